@@ -1,0 +1,156 @@
+//! Journal events: the single source of truth of a run. A run's state is a fold over them.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{GateId, Outcome, PersonId, RoleName, StepId};
+
+/// The status of a run, as stored and shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Steps are being executed (or were, when the process died: `aine resume` continues it).
+    Running,
+    /// Suspended at an open gate until its owner decides.
+    Waiting,
+    /// Every step finished and every gate was approved.
+    Succeeded,
+    /// A step ended `failed` or `violation`.
+    Failed,
+    /// A gate's owner rejected the run.
+    Rejected,
+}
+
+impl RunStatus {
+    /// All statuses, in display order.
+    pub const ALL: [RunStatus; 5] = [
+        RunStatus::Running,
+        RunStatus::Waiting,
+        RunStatus::Succeeded,
+        RunStatus::Failed,
+        RunStatus::Rejected,
+    ];
+
+    /// Whether no further event can change the run.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, RunStatus::Succeeded | RunStatus::Failed | RunStatus::Rejected)
+    }
+
+    /// The status as stored and printed (`running`, `waiting`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Waiting => "waiting",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+            RunStatus::Rejected => "rejected",
+        }
+    }
+
+    /// Parses the stored form; `None` for anything else.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a gate's owner decided.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "decision", rename_all = "snake_case")]
+pub enum Decision {
+    /// Let the run continue with the output as it is.
+    Approve,
+    /// Stop the run; it ends `rejected`.
+    Reject,
+    /// Replace the reviewed step's output with a human version (already checked against that
+    /// step's output contract by whoever journals this) and continue.
+    Edit { output: Value },
+}
+
+impl Decision {
+    /// `approve`, `reject` or `edit`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Decision::Approve => "approve",
+            Decision::Reject => "reject",
+            Decision::Edit { .. } => "edit",
+        }
+    }
+}
+
+/// One journaled event of a run.
+///
+/// Every event is committed to the journal before its effect counts as done (DESIGN.md, "Run
+/// semantics"); the engine (`aine-engine`) decides which events are legal in which state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// The run was created from a validated workflow with these inputs.
+    RunStarted {
+        workflow: String,
+        workflow_version: u32,
+        /// SHA-256 (hex) of the workflow file's bytes, so a changed file is noticed on resume.
+        workflow_sha256: String,
+        inputs: Value,
+    },
+    /// An attempt at a builtin or model step began. A later `StepStarted` for the same step
+    /// without a `StepFinished` in between means the earlier attempt was interrupted.
+    StepStarted { step: StepId, attempt: u32 },
+    /// The attempt ended with `outcome`; `why` says how (e.g. the builtin that ran, a fallback).
+    StepFinished {
+        step: StepId,
+        attempt: u32,
+        outcome: Outcome,
+        why: String,
+        /// Wall time of the attempt in milliseconds.
+        duration_ms: u64,
+    },
+    /// A gate's `when` condition was evaluated; a closed gate (`open: false`) is passed.
+    GateEvaluated { step: StepId, open: bool, why: String },
+    /// The gate is open and the run waits for one of `owner`'s people.
+    GateOpened {
+        step: StepId,
+        gate: GateId,
+        owner: RoleName,
+    },
+    /// A person decided an open gate.
+    GateDecided {
+        step: StepId,
+        gate: GateId,
+        decision: Decision,
+        by: PersonId,
+        reason: String,
+    },
+    /// The run reached a terminal status.
+    RunFinished { status: RunStatus, why: String },
+}
+
+impl Event {
+    /// The event's type name as stored in the journal's `kind` column (`run_started`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::RunStarted { .. } => "run_started",
+            Event::StepStarted { .. } => "step_started",
+            Event::StepFinished { .. } => "step_finished",
+            Event::GateEvaluated { .. } => "gate_evaluated",
+            Event::GateOpened { .. } => "gate_opened",
+            Event::GateDecided { .. } => "gate_decided",
+            Event::RunFinished { .. } => "run_finished",
+        }
+    }
+}
+
+/// An event as stored: its position in the run's journal and when it was committed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JournalEntry {
+    /// 1-based position in the run's journal; gap-free.
+    pub seq: u64,
+    /// Commit time, milliseconds since the Unix epoch.
+    pub at_ms: i64,
+    pub event: Event,
+}
