@@ -33,7 +33,10 @@ impl RunStatus {
 
     /// Whether no further event can change the run.
     pub fn is_terminal(self) -> bool {
-        matches!(self, RunStatus::Succeeded | RunStatus::Failed | RunStatus::Rejected)
+        matches!(
+            self,
+            RunStatus::Succeeded | RunStatus::Failed | RunStatus::Rejected
+        )
     }
 
     /// The status as stored and printed (`running`, `waiting`, ...).
@@ -111,7 +114,11 @@ pub enum Event {
         duration_ms: u64,
     },
     /// A gate's `when` condition was evaluated; a closed gate (`open: false`) is passed.
-    GateEvaluated { step: StepId, open: bool, why: String },
+    GateEvaluated {
+        step: StepId,
+        open: bool,
+        why: String,
+    },
     /// The gate is open and the run waits for one of `owner`'s people.
     GateOpened {
         step: StepId,

@@ -192,9 +192,15 @@ mod tests {
         assert!(text.starts_with("run_"));
         assert_eq!(text.parse::<RunId>(), Ok(id));
         let gate_text = text.replacen("run_", "gate_", 1);
-        assert!(matches!(gate_text.parse::<RunId>(), Err(IdError::WrongPrefix { .. })));
+        assert!(matches!(
+            gate_text.parse::<RunId>(),
+            Err(IdError::WrongPrefix { .. })
+        ));
         assert!(gate_text.parse::<GateId>().is_ok());
-        assert!(matches!("run_nope".parse::<RunId>(), Err(IdError::BadUlid { .. })));
+        assert!(matches!(
+            "run_nope".parse::<RunId>(),
+            Err(IdError::BadUlid { .. })
+        ));
     }
 
     #[test]

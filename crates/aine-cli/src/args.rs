@@ -1,0 +1,143 @@
+//! Command-line flags.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::exit;
+
+/// aine: AI-native engineering runtime. Workflows of builtin steps, model steps and human gates,
+/// run durably from a journal.
+#[derive(Debug, Parser)]
+#[command(name = "aine", version, after_help = exit::HELP)]
+pub struct Cli {
+    /// Project directory: where aine.toml is read and relative paths resolve.
+    #[arg(
+        short = 'C',
+        long,
+        global = true,
+        default_value = ".",
+        value_name = "DIR"
+    )]
+    pub project: PathBuf,
+    /// SQLite database file (default: `storage.database` in aine.toml, else .aine/aine.db).
+    #[arg(long, global = true, env = "AINE_DB", value_name = "FILE")]
+    pub db: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scaffold aine.toml and an example workflow in the project directory.
+    Init {
+        /// Overwrite existing files.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Check workflow files; prints every error as `file:line:col: message` with a hint.
+    Validate {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        format: Format,
+    },
+    /// Start a run of a workflow and drive it until it finishes or waits at a gate.
+    Run {
+        #[arg(value_name = "WORKFLOW")]
+        workflow: PathBuf,
+        /// An input: `name=value`, or `name=@file` to read the value from a file. A value is
+        /// taken as text for string inputs and as JSON (or text, if not JSON) otherwise.
+        #[arg(short, long = "input", value_name = "NAME=VALUE")]
+        inputs: Vec<String>,
+        #[command(flatten)]
+        format: Format,
+    },
+    /// List runs, newest first.
+    Runs {
+        /// Only runs with this status (running, waiting, succeeded, failed, rejected).
+        #[arg(long)]
+        status: Option<String>,
+        /// At most this many runs.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[command(flatten)]
+        format: Format,
+    },
+    /// Show a run: per step its outcome, why, duration and attempts.
+    Show {
+        #[arg(value_name = "RUN")]
+        run: String,
+        #[command(flatten)]
+        format: Format,
+    },
+    /// Continue a run that was interrupted (e.g. the machine died), from its journal.
+    Resume {
+        #[arg(value_name = "RUN")]
+        run: String,
+        #[command(flatten)]
+        format: Format,
+    },
+    /// Gates waiting for people: list, inspect and decide them.
+    #[command(subcommand)]
+    Review(Review),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Review {
+    /// List gates (open ones unless --all).
+    List {
+        /// Include decided gates.
+        #[arg(long)]
+        all: bool,
+        #[command(flatten)]
+        format: Format,
+    },
+    /// Show a gate and the output it reviews.
+    Show {
+        #[arg(value_name = "GATE")]
+        gate: String,
+        #[command(flatten)]
+        format: Format,
+    },
+    /// Approve a gate; the run continues.
+    Approve {
+        #[command(flatten)]
+        decide: Decide,
+    },
+    /// Reject a gate; the run ends `rejected`.
+    Reject {
+        #[command(flatten)]
+        decide: Decide,
+    },
+    /// Replace the reviewed step's output with FILE (JSON; must satisfy that step's output
+    /// contract) and continue the run.
+    Edit {
+        #[command(flatten)]
+        decide: Decide,
+        /// The edited output, as a JSON file.
+        #[arg(long, value_name = "FILE")]
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct Decide {
+    #[arg(value_name = "GATE")]
+    pub gate: String,
+    /// Who decides: a person in aine.toml [people].
+    #[arg(long = "as", env = "AINE_USER", value_name = "PERSON")]
+    pub person: String,
+    /// Why (recorded in the journal).
+    #[arg(long, default_value = "")]
+    pub reason: String,
+    #[command(flatten)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args, Clone, Copy)]
+pub struct Format {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,297 @@
+//! One function per command: parse raw flags into typed values, call the libraries, print.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use aine_runtime::{Config, Runtime, SystemClock};
+use aine_store::{GateStatus, RunFilter, Store, StoreOptions};
+use aine_types::{Decision, GateId, PersonId, RunId, RunStatus};
+use anyhow::{Context, Result, anyhow, bail};
+
+use crate::args::{Cli, Command, Decide, Format, Review};
+use crate::exit;
+use crate::output::{self, Progress};
+
+/// Runs the parsed command and returns the exit code.
+pub async fn dispatch(cli: Cli) -> Result<u8> {
+    match &cli.command {
+        Command::Init { force } => init(&cli.project, *force),
+        Command::Validate { files, format } => validate(&cli, files, *format),
+        Command::Run {
+            workflow,
+            inputs,
+            format,
+        } => run(&cli, workflow, inputs, *format).await,
+        Command::Runs {
+            status,
+            limit,
+            format,
+        } => runs(&cli, status.as_deref(), *limit, *format).await,
+        Command::Show { run, format } => show(&cli, run, *format).await,
+        Command::Resume { run, format } => resume(&cli, run, *format).await,
+        Command::Review(review) => self::review(&cli, review).await,
+    }
+}
+
+fn config(cli: &Cli) -> Result<Config> {
+    let mut config = Config::load_dir(&cli.project)?;
+    if let Some(db) = &cli.db {
+        config.database = db.clone();
+    }
+    Ok(config)
+}
+
+async fn open_runtime(cli: &Cli) -> Result<Runtime> {
+    let config = config(cli)?;
+    let store = Store::open(
+        &config.database,
+        &StoreOptions {
+            busy_timeout: config.busy_timeout,
+            ..StoreOptions::default()
+        },
+    )
+    .await?;
+    let registry = aine_runtime::core_registry()?;
+    Ok(Runtime::new(
+        store,
+        Arc::new(registry),
+        Arc::new(config),
+        Arc::new(SystemClock),
+    ))
+}
+
+const EXAMPLE_CONFIG: &str = include_str!("../templates/aine.toml");
+const EXAMPLE_WORKFLOW: &str = include_str!("../templates/example.workflow.yaml");
+
+fn init(project: &Path, force: bool) -> Result<u8> {
+    let files = [
+        (project.join("aine.toml"), EXAMPLE_CONFIG),
+        (
+            project.join("workflows/example.workflow.yaml"),
+            EXAMPLE_WORKFLOW,
+        ),
+    ];
+    if let Some((path, _)) = files.iter().find(|(path, _)| path.exists())
+        && !force
+    {
+        bail!(
+            "`{}` already exists; nothing was written (pass --force to overwrite)",
+            path.display()
+        );
+    }
+    for (path, text) in &files {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create `{}`", dir.display()))?;
+        }
+        std::fs::write(path, text).with_context(|| format!("cannot write `{}`", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    println!(
+        "next: aine -C {} run workflows/example.workflow.yaml --input name=World",
+        project.display()
+    );
+    Ok(exit::OK)
+}
+
+fn validate(cli: &Cli, files: &[PathBuf], format: Format) -> Result<u8> {
+    let registry = aine_runtime::core_registry()?;
+    let mut reports = Vec::new();
+    let mut failed = false;
+    for file in files {
+        let path = resolve(&cli.project, file);
+        let result = aine_workflow::load(&path, &registry);
+        failed |= result.is_err();
+        reports.push((path, result));
+    }
+    if format.json {
+        output::print_json(&output::validation_json(&reports))?;
+    } else {
+        for (path, result) in &reports {
+            match result {
+                Ok(workflow) => println!("{}: ok ({} steps)", path.display(), workflow.steps.len()),
+                Err(e) => eprintln!("{e}"),
+            }
+        }
+    }
+    Ok(if failed { exit::INVALID } else { exit::OK })
+}
+
+async fn run(cli: &Cli, workflow: &Path, inputs: &[String], format: Format) -> Result<u8> {
+    let rt = open_runtime(cli).await?;
+    let path = resolve(&cli.project, workflow);
+    let loaded = rt.load_workflow(&path)?;
+    let inputs = aine_runtime::parse_inputs(&loaded, inputs, &cli.project)?;
+    let run = rt.start(&path, inputs).await?;
+    if !format.json {
+        eprintln!(
+            "started {run} (workflow `{}`, {} steps)",
+            loaded.name,
+            loaded.steps.len()
+        );
+    }
+    let progress = Progress::new(loaded.steps.len(), 0, format.json);
+    let summary = rt.drive(&run, &progress).await?;
+    progress.finish();
+    finish(&rt, &run, &summary, format).await
+}
+
+async fn resume(cli: &Cli, run: &str, format: Format) -> Result<u8> {
+    let rt = open_runtime(cli).await?;
+    let run = parse_run(run)?;
+    let view = rt.view(&run).await?;
+    let progress = Progress::new(view.steps.len(), output::done_steps(&view), format.json);
+    let summary = rt.resume(&run, &progress).await?;
+    progress.finish();
+    finish(&rt, &run, &summary, format).await
+}
+
+/// Prints where a run stands after driving it and picks the exit code.
+async fn finish(
+    rt: &Runtime,
+    run: &RunId,
+    summary: &aine_runtime::RunSummary,
+    format: Format,
+) -> Result<u8> {
+    let view = rt.view(run).await?;
+    if format.json {
+        output::print_json(&serde_json::json!({ "summary": summary, "run": view }))?;
+    } else {
+        output::print_view(&view);
+        output::print_summary(summary);
+    }
+    Ok(match summary.status {
+        RunStatus::Failed | RunStatus::Rejected => exit::RUN_NOT_SUCCEEDED,
+        RunStatus::Running | RunStatus::Waiting | RunStatus::Succeeded => exit::OK,
+    })
+}
+
+async fn runs(cli: &Cli, status: Option<&str>, limit: u32, format: Format) -> Result<u8> {
+    let status = status
+        .map(|s| {
+            RunStatus::parse(s).ok_or_else(|| {
+                anyhow!(
+                    "unknown status `{s}`; use one of running, waiting, succeeded, failed, rejected"
+                )
+            })
+        })
+        .transpose()?;
+    let rt = open_runtime(cli).await?;
+    let records = rt
+        .store()
+        .runs(&RunFilter {
+            status,
+            limit: Some(limit),
+        })
+        .await?;
+    if format.json {
+        output::print_json(
+            &records
+                .iter()
+                .map(output::run_record_json)
+                .collect::<Vec<_>>(),
+        )?;
+    } else {
+        output::print_runs(&records);
+    }
+    Ok(exit::OK)
+}
+
+async fn show(cli: &Cli, run: &str, format: Format) -> Result<u8> {
+    let rt = open_runtime(cli).await?;
+    let view = rt.view(&parse_run(run)?).await?;
+    if format.json {
+        output::print_json(&view)?;
+    } else {
+        output::print_view(&view);
+    }
+    Ok(exit::OK)
+}
+
+async fn review(cli: &Cli, review: &Review) -> Result<u8> {
+    let rt = open_runtime(cli).await?;
+    match review {
+        Review::List { all, format } => {
+            let status = if *all { None } else { Some(GateStatus::Open) };
+            let gates = rt.store().gates(status).await?;
+            if format.json {
+                let rows: Vec<_> = gates
+                    .iter()
+                    .map(|g| output::gate_json(g, rt.config().people_in(&g.owner_role)))
+                    .collect();
+                output::print_json(&rows)?;
+            } else {
+                output::print_gates(&gates, rt.config());
+            }
+            Ok(exit::OK)
+        }
+        Review::Show { gate, format } => {
+            let gate = parse_gate(gate)?;
+            let record = rt.store().gate(&gate).await?;
+            let view = rt.view(&record.run).await?;
+            let people = rt.config().people_in(&record.owner_role);
+            if format.json {
+                output::print_json(&serde_json::json!({
+                    "gate": output::gate_json(&record, people),
+                    "run": view,
+                }))?;
+            } else {
+                output::print_gate_detail(&record, people, &view);
+            }
+            Ok(exit::OK)
+        }
+        Review::Approve { decide } => decide_gate(&rt, decide, Decision::Approve).await,
+        Review::Reject { decide } => decide_gate(&rt, decide, Decision::Reject).await,
+        Review::Edit { decide, file } => {
+            let path = resolve(&cli.project, file);
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read `{}`", path.display()))?;
+            let output: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+                anyhow!(
+                    "{}:{}:{}: not valid JSON: {e}; the edited output must be a JSON document",
+                    path.display(),
+                    e.line(),
+                    e.column()
+                )
+            })?;
+            decide_gate(&rt, decide, Decision::Edit { output }).await
+        }
+    }
+}
+
+async fn decide_gate(rt: &Runtime, decide: &Decide, decision: Decision) -> Result<u8> {
+    let gate = parse_gate(&decide.gate)?;
+    let person = PersonId::new(decide.person.as_str())?;
+    let kind = decision.kind();
+    let run = rt.decide(&gate, &person, decision, &decide.reason).await?;
+    if !decide.format.json {
+        eprintln!("{person} decided {kind} on {gate}; continuing {run}");
+    }
+    let view = rt.view(&run).await?;
+    let progress = Progress::new(
+        view.steps.len(),
+        output::done_steps(&view),
+        decide.format.json,
+    );
+    let summary = rt.drive(&run, &progress).await?;
+    progress.finish();
+    finish(rt, &run, &summary, decide.format).await
+}
+
+fn parse_run(text: &str) -> Result<RunId> {
+    text.parse::<RunId>()
+        .with_context(|| "see `aine runs` for run ids".to_owned())
+}
+
+fn parse_gate(text: &str) -> Result<GateId> {
+    text.parse::<GateId>()
+        .with_context(|| "see `aine review list` for gate ids".to_owned())
+}
+
+fn resolve(project: &Path, file: &Path) -> PathBuf {
+    if file.is_absolute() || file.exists() {
+        file.to_path_buf()
+    } else {
+        project.join(file)
+    }
+}

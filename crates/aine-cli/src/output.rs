@@ -1,0 +1,352 @@
+//! Text and JSON rendering, and the progress bar. Output is plain text (no colour codes, so
+//! `NO_COLOR` is honoured by construction); the progress bar is drawn on stderr only when it is
+//! a terminal.
+
+use std::path::PathBuf;
+
+use aine_engine::Action;
+use aine_runtime::{Config, Observer, RunSummary, RunView};
+use aine_store::{GateRecord, RunRecord};
+use aine_types::{Event, JournalEntry, PersonId, RunId};
+use aine_workflow::{LoadError, Workflow};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+/// Prints `value` as pretty JSON on stdout.
+pub fn print_json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+/// RFC 3339 time of a millisecond timestamp.
+fn time(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| {
+            t.round(jiff::Unit::Second)
+                .map(|t| t.to_string())
+                .unwrap_or_default()
+        })
+        .unwrap_or_else(|_| ms.to_string())
+}
+
+fn duration(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    }
+}
+
+fn people_list(people: &[PersonId]) -> String {
+    if people.is_empty() {
+        "nobody: add people to this role in aine.toml".to_owned()
+    } else {
+        people
+            .iter()
+            .map(PersonId::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Prints rows as left-aligned columns.
+fn table(header: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let mut out = String::new();
+        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
+            if i + 1 == cells.len() {
+                out.push_str(cell);
+            } else {
+                out.push_str(&format!("{cell:<w$}  "));
+            }
+        }
+        println!("{}", out.trim_end());
+    };
+    line(header.iter().map(|h| (*h).to_owned()).collect());
+    for row in rows {
+        line(row.clone());
+    }
+}
+
+pub fn validation_json(reports: &[(PathBuf, Result<Workflow, LoadError>)]) -> Value {
+    Value::Array(
+        reports
+            .iter()
+            .map(|(path, result)| match result {
+                Ok(w) => json!({ "file": path, "ok": true, "workflow": w.name, "steps": w.steps.len(), "errors": [] }),
+                Err(LoadError::Invalid(d)) => json!({
+                    "file": path,
+                    "ok": false,
+                    "errors": d.0.iter().map(|d| json!({
+                        "file": d.path, "line": d.line, "col": d.col, "message": d.message, "hint": d.hint,
+                    })).collect::<Vec<_>>(),
+                }),
+                Err(e) => json!({ "file": path, "ok": false, "errors": [{ "file": path, "message": e.to_string() }] }),
+            })
+            .collect(),
+    )
+}
+
+pub fn run_record_json(r: &RunRecord) -> Value {
+    json!({
+        "run": r.id, "workflow": r.workflow, "status": r.status, "waiting_gate": r.waiting_gate,
+        "created_at_ms": r.created_at_ms, "updated_at_ms": r.updated_at_ms, "events": r.last_seq,
+    })
+}
+
+pub fn print_runs(records: &[RunRecord]) {
+    if records.is_empty() {
+        println!("no runs yet; start one with `aine run WORKFLOW`");
+        return;
+    }
+    let rows: Vec<Vec<String>> = records
+        .iter()
+        .map(|r| {
+            vec![
+                r.id.to_string(),
+                r.workflow.clone(),
+                r.status.to_string(),
+                r.waiting_gate.map(|g| g.to_string()).unwrap_or_default(),
+                time(r.created_at_ms),
+            ]
+        })
+        .collect();
+    table(
+        &["RUN", "WORKFLOW", "STATUS", "WAITING AT", "STARTED"],
+        &rows,
+    );
+}
+
+pub fn print_view(view: &RunView) {
+    println!(
+        "run {} (workflow `{}`): {}",
+        view.run, view.workflow, view.status
+    );
+    println!(
+        "  started {}, last change {}, {} events",
+        time(view.created_at_ms),
+        time(view.updated_at_ms),
+        view.events
+    );
+    if let Some(why) = &view.why {
+        println!("  why: {why}");
+    }
+    let rows: Vec<Vec<String>> = view
+        .steps
+        .iter()
+        .map(|s| {
+            let why = match (&s.gate, &s.error) {
+                (Some(g), _) if g.decision.is_some() => format!(
+                    "{} by {}{}{}",
+                    g.decision.clone().unwrap_or_default(),
+                    g.decided_by.as_ref().map(|p| p.as_str()).unwrap_or("?"),
+                    g.reason
+                        .as_ref()
+                        .filter(|r| !r.is_empty())
+                        .map(|r| format!(": {r}"))
+                        .unwrap_or_default(),
+                    g.waited_ms
+                        .map(|w| format!(" (waited {})", duration(w.max(0) as u64)))
+                        .unwrap_or_default()
+                ),
+                (Some(g), _) => format!("waiting for {} ({})", g.owner, g.gate),
+                (None, Some(e)) => format!("{}: {e}", s.why.clone().unwrap_or_default()),
+                (None, None) => s.why.clone().unwrap_or_default(),
+            };
+            vec![
+                s.id.to_string(),
+                s.kind.clone(),
+                s.state.clone(),
+                if s.attempts == 0 {
+                    "-".into()
+                } else {
+                    s.attempts.to_string()
+                },
+                s.duration_ms.map(duration).unwrap_or_else(|| "-".into()),
+                why,
+            ]
+        })
+        .collect();
+    table(
+        &["STEP", "KIND", "STATE", "ATTEMPTS", "DURATION", "WHY"],
+        &rows,
+    );
+}
+
+pub fn print_summary(summary: &RunSummary) {
+    match &summary.waiting {
+        Some(w) => {
+            println!();
+            println!(
+                "waiting: gate {} (step `{}`) needs a decision by {} ({})",
+                w.gate,
+                w.step,
+                w.role,
+                people_list(&w.people)
+            );
+            if !w.why.is_empty() {
+                println!("  opened because {}", w.why);
+            }
+            let who = w.people.first().map(PersonId::as_str).unwrap_or("PERSON");
+            println!("  inspect: aine review show {}", w.gate);
+            println!(
+                "  decide:  aine review approve {} --as {who} --reason \"...\"",
+                w.gate
+            );
+            println!(
+                "           aine review reject {} --as {who} --reason \"...\"",
+                w.gate
+            );
+            println!(
+                "           aine review edit {} --as {who} --file edited.json",
+                w.gate
+            );
+        }
+        None => {
+            if let Some(why) = &summary.why {
+                println!("\n{} {}: {why}", summary.run, summary.status);
+            }
+        }
+    }
+}
+
+pub fn gate_json(g: &GateRecord, people: &[PersonId]) -> Value {
+    json!({
+        "gate": g.id, "run": g.run, "step": g.step, "owner": g.owner_role, "people": people,
+        "status": match g.status { aine_store::GateStatus::Open => "open", aine_store::GateStatus::Decided => "decided" },
+        "opened_at_ms": g.opened_at_ms, "decided_at_ms": g.decided_at_ms, "decided_by": g.decided_by,
+        "decision": g.decision, "reason": g.reason,
+    })
+}
+
+pub fn print_gates(gates: &[GateRecord], config: &Config) {
+    if gates.is_empty() {
+        println!("no gates waiting");
+        return;
+    }
+    let rows: Vec<Vec<String>> = gates
+        .iter()
+        .map(|g| {
+            vec![
+                g.id.to_string(),
+                g.run.to_string(),
+                g.step.to_string(),
+                g.owner_role.to_string(),
+                people_list(config.people_in(&g.owner_role)),
+                g.decision.clone().unwrap_or_else(|| "open".into()),
+                time(g.opened_at_ms),
+            ]
+        })
+        .collect();
+    table(
+        &["GATE", "RUN", "STEP", "OWNER", "PEOPLE", "STATUS", "OPENED"],
+        &rows,
+    );
+}
+
+pub fn print_gate_detail(g: &GateRecord, people: &[PersonId], view: &RunView) {
+    println!("gate {} of run {} at step `{}`", g.id, g.run, g.step);
+    println!("  owner: {} ({})", g.owner_role, people_list(people));
+    println!("  opened: {}", time(g.opened_at_ms));
+    match (&g.decision, &g.decided_by) {
+        (Some(d), Some(by)) => println!(
+            "  decided: {d} by {by}: {}",
+            g.reason.clone().unwrap_or_default()
+        ),
+        _ => println!("  status: open"),
+    }
+    let gate_step = view.steps.iter().find(|s| s.id == g.step);
+    if let Some(why) = gate_step.and_then(|s| s.why.as_ref()) {
+        println!("  opened because {why}");
+    }
+    let reviews = gate_step
+        .and_then(|s| s.gate.as_ref())
+        .and_then(|gv| gv.reviews.clone());
+    if let Some(step) = reviews.and_then(|r| view.steps.iter().find(|s| s.id == r)) {
+        println!(
+            "\nreviewed output of step `{}` ({}, {}):",
+            step.id, step.kind, step.state
+        );
+        let text = step
+            .output
+            .as_ref()
+            .and_then(|o| serde_json::to_string_pretty(o).ok())
+            .unwrap_or_else(|| "(none)".into());
+        println!("{text}");
+    }
+}
+
+/// Steps of `view` that are done (finished, passed or decided).
+pub fn done_steps(view: &RunView) -> usize {
+    view.steps
+        .iter()
+        .filter(|s| !matches!(s.state.as_str(), "pending" | "running" | "due" | "waiting"))
+        .count()
+}
+
+/// Draws a progress bar over a run's steps on stderr (hidden when not a terminal or in JSON
+/// mode).
+#[derive(Debug)]
+pub struct Progress {
+    bar: ProgressBar,
+}
+
+impl Progress {
+    /// A bar over `steps` steps of which `done` are already done.
+    pub fn new(steps: usize, done: usize, hidden: bool) -> Self {
+        let bar = ProgressBar::with_draw_target(
+            Some(steps as u64),
+            if hidden {
+                ProgressDrawTarget::hidden()
+            } else {
+                ProgressDrawTarget::stderr()
+            },
+        );
+        if let Ok(style) =
+            ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} steps  {elapsed}  {msg}")
+        {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_position(done as u64);
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        Self { bar }
+    }
+
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+impl Observer for Progress {
+    fn on_action(&self, _run: &RunId, action: &Action) {
+        let msg = match action {
+            Action::RunStep { step, attempt, .. } if *attempt > 1 => {
+                format!("{step} (attempt {attempt})")
+            }
+            Action::RunStep { step, .. }
+            | Action::EvaluateGate { step }
+            | Action::OpenGate { step, .. } => step.to_string(),
+            Action::AwaitDecision { step, .. } => format!("{step}: waiting"),
+            Action::FinishRun { status, .. } => format!("finishing: {status}"),
+        };
+        self.bar.set_message(msg);
+    }
+
+    fn on_journaled(&self, _run: &RunId, entry: &JournalEntry) {
+        if matches!(
+            entry.event,
+            Event::StepFinished { .. }
+                | Event::GateEvaluated { open: false, .. }
+                | Event::GateDecided { .. }
+        ) {
+            self.bar.inc(1);
+        }
+    }
+}

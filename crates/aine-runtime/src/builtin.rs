@@ -1,0 +1,210 @@
+//! Builtin steps: deterministic code behind typed input and output contracts.
+//!
+//! A builtin is written as a plain function over Rust types; [`Registry::register`] derives its
+//! input and output JSON Schemas (2020-12) from those types with `schemars`, validates every
+//! input before the call and every output after it.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use aine_types::{RunId, StepId};
+use aine_workflow::{Catalog, Contract};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// What a builtin knows about where it runs.
+#[derive(Debug, Clone)]
+pub struct BuiltinContext {
+    pub run: RunId,
+    pub step: StepId,
+    /// 1-based attempt number (above 1 after an interrupted attempt).
+    pub attempt: u32,
+    /// Relative paths in inputs are resolved against this directory (the project directory).
+    pub base_dir: PathBuf,
+}
+
+impl BuiltinContext {
+    /// `path` resolved against the project directory.
+    pub fn resolve(&self, path: &str) -> PathBuf {
+        self.base_dir.join(path)
+    }
+}
+
+/// Why a builtin failed; its message becomes the step's `failed` outcome.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BuiltinError(pub String);
+
+impl BuiltinError {
+    /// A failure with `message` (lower case, no trailing period, says what to do).
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
+
+type RunFn = dyn Fn(Value, &BuiltinContext) -> Result<Value, BuiltinError> + Send + Sync;
+
+/// A registered builtin.
+pub struct Builtin {
+    name: String,
+    summary: String,
+    input: Contract,
+    output: Contract,
+    run: Box<RunFn>,
+}
+
+impl std::fmt::Debug for Builtin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Builtin")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Builtin {
+    /// The name used in workflow files (`file.append`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// One line saying what it does.
+    pub fn summary(&self) -> &str {
+        &self.summary
+    }
+
+    /// The input contract.
+    pub fn input(&self) -> &Contract {
+        &self.input
+    }
+
+    /// The output contract (an `edit` at a gate reviewing this step must satisfy it).
+    pub fn output(&self) -> &Contract {
+        &self.output
+    }
+
+    /// Validates `input`, runs, validates the output. A contract breach of the *output* is a bug
+    /// in the builtin and is reported as such.
+    pub fn call(&self, input: Value, ctx: &BuiltinContext) -> Result<Value, BuiltinError> {
+        self.input.validate(&input).map_err(|errors| {
+            BuiltinError::new(format!(
+                "input of `{}` breaks its contract: {}",
+                self.name,
+                errors.join("; ")
+            ))
+        })?;
+        let output = (self.run)(input, ctx)?;
+        self.output.validate(&output).map_err(|errors| {
+            BuiltinError::new(format!(
+                "output of `{}` breaks its contract (a bug in aine): {}",
+                self.name,
+                errors.join("; ")
+            ))
+        })?;
+        Ok(output)
+    }
+}
+
+/// Why a builtin could not be registered.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("builtin `{0}` is registered twice")]
+    Duplicate(String),
+    #[error("the {which} contract of builtin `{name}` is not a valid JSON Schema: {message}")]
+    BadContract {
+        name: String,
+        which: &'static str,
+        message: String,
+    },
+}
+
+/// The named builtins a workflow may use.
+#[derive(Debug, Default)]
+pub struct Registry {
+    builtins: BTreeMap<String, Arc<Builtin>>,
+    input_schemas: BTreeMap<String, Value>,
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers `f` as builtin `name`; contracts come from `I` and `O`.
+    pub fn register<I, O, F>(
+        &mut self,
+        name: &str,
+        summary: &str,
+        f: F,
+    ) -> Result<(), RegistryError>
+    where
+        I: DeserializeOwned + JsonSchema,
+        O: Serialize + JsonSchema,
+        F: Fn(I, &BuiltinContext) -> Result<O, BuiltinError> + Send + Sync + 'static,
+    {
+        if self.builtins.contains_key(name) {
+            return Err(RegistryError::Duplicate(name.to_owned()));
+        }
+        let contract = |which: &'static str, schema: schemars::Schema| {
+            Contract::new(schema.to_value()).map_err(|e| RegistryError::BadContract {
+                name: name.to_owned(),
+                which,
+                message: e.to_string(),
+            })
+        };
+        let input = contract("input", schemars::schema_for!(I))?;
+        let output = contract("output", schemars::schema_for!(O))?;
+        let owned_name = name.to_owned();
+        let run = move |value: Value, ctx: &BuiltinContext| -> Result<Value, BuiltinError> {
+            let typed: I = serde_json::from_value(value).map_err(|e| {
+                BuiltinError::new(format!("input of `{owned_name}` is malformed: {e}"))
+            })?;
+            let out = f(typed, ctx)?;
+            serde_json::to_value(out).map_err(|e| {
+                BuiltinError::new(format!("output of `{owned_name}` cannot be encoded: {e}"))
+            })
+        };
+        self.input_schemas
+            .insert(name.to_owned(), input.schema().clone());
+        self.builtins.insert(
+            name.to_owned(),
+            Arc::new(Builtin {
+                name: name.to_owned(),
+                summary: summary.to_owned(),
+                input,
+                output,
+                run: Box::new(run),
+            }),
+        );
+        Ok(())
+    }
+
+    /// The builtin called `name`.
+    pub fn get(&self, name: &str) -> Option<&Arc<Builtin>> {
+        self.builtins.get(name)
+    }
+
+    /// Every builtin, by name.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Builtin>> {
+        self.builtins.values()
+    }
+}
+
+impl Catalog for Registry {
+    fn builtin_input_schema(&self, name: &str) -> Option<&Value> {
+        self.input_schemas.get(name)
+    }
+
+    fn builtin_names(&self) -> Vec<String> {
+        self.builtins.keys().cloned().collect()
+    }
+
+    fn has_model(&self, _name: &str) -> bool {
+        // Model steps arrive with `aine-models` (issue 3); until then no model is configured, and
+        // validation reports every model in a route as unknown.
+        false
+    }
+}

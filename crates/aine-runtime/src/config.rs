@@ -1,0 +1,238 @@
+//! `aine.toml`: storage, people and roles.
+//!
+//! ```toml
+//! [storage]
+//! database = ".aine/aine.db"   # relative to the directory holding aine.toml
+//! busy_timeout_ms = 5000
+//!
+//! [people.alice]
+//! name = "Alice Martin"
+//!
+//! [roles]
+//! product-owner = ["alice"]
+//! admin = ["ops"]              # admins may decide any gate
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use aine_types::{PersonId, RoleName};
+use serde::Deserialize;
+
+/// The file name looked up in the project directory.
+pub const CONFIG_FILE: &str = "aine.toml";
+/// The default database path, relative to the project directory.
+pub const DEFAULT_DATABASE: &str = ".aine/aine.db";
+/// The role whose people may decide every gate.
+pub const ADMIN_ROLE: &str = "admin";
+
+/// Why `aine.toml` could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read `{path}`: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{col}: {message}")]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        col: usize,
+        message: String,
+    },
+    #[error(
+        "{path}: role `{role}` names `{person}`, who is not in [people]; add [people.{person}] or remove the name"
+    )]
+    UnknownPersonInRole {
+        path: PathBuf,
+        role: RoleName,
+        person: PersonId,
+    },
+}
+
+/// A configured person.
+#[derive(Debug, Clone, Deserialize, Default, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Person {
+    /// Display name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Contact address, shown when a gate waits for this person.
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct StorageSection {
+    database: Option<PathBuf>,
+    busy_timeout_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    storage: StorageSection,
+    #[serde(default)]
+    people: BTreeMap<PersonId, Person>,
+    #[serde(default)]
+    roles: BTreeMap<RoleName, Vec<PersonId>>,
+}
+
+/// The validated configuration of a project.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The project directory (where `aine.toml` is, or the working directory without one).
+    pub project_dir: PathBuf,
+    /// The file it was read from, if any.
+    pub path: Option<PathBuf>,
+    /// The SQLite database file.
+    pub database: PathBuf,
+    /// How long to wait for another process's lock on the database.
+    pub busy_timeout: Duration,
+    pub people: BTreeMap<PersonId, Person>,
+    pub roles: BTreeMap<RoleName, Vec<PersonId>>,
+}
+
+impl Config {
+    /// The configuration of a directory without `aine.toml`: default storage, nobody configured.
+    pub fn defaults(project_dir: &Path) -> Self {
+        Self {
+            project_dir: project_dir.to_path_buf(),
+            path: None,
+            database: project_dir.join(DEFAULT_DATABASE),
+            busy_timeout: Duration::from_millis(5000),
+            people: BTreeMap::new(),
+            roles: BTreeMap::new(),
+        }
+    }
+
+    /// Reads `project_dir/aine.toml` if it exists, else returns [`Config::defaults`].
+    pub fn load_dir(project_dir: &Path) -> Result<Self, ConfigError> {
+        let path = project_dir.join(CONFIG_FILE);
+        if path.exists() {
+            Self::load_file(&path)
+        } else {
+            Ok(Self::defaults(project_dir))
+        }
+    }
+
+    /// Reads and validates one `aine.toml`; its directory is the project directory.
+    pub fn load_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let project_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Self::parse(path, &project_dir, &text)
+    }
+
+    /// Parses `text` (the contents of `path`).
+    pub fn parse(path: &Path, project_dir: &Path, text: &str) -> Result<Self, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let (line, col) = e
+                .span()
+                .map(|span| line_col(text, span.start))
+                .unwrap_or((1, 1));
+            ConfigError::Parse {
+                path: path.to_path_buf(),
+                line,
+                col,
+                message: e.message().to_owned(),
+            }
+        })?;
+        for (role, people) in &raw.roles {
+            if let Some(person) = people.iter().find(|p| !raw.people.contains_key(*p)) {
+                return Err(ConfigError::UnknownPersonInRole {
+                    path: path.to_path_buf(),
+                    role: role.clone(),
+                    person: person.clone(),
+                });
+            }
+        }
+        let database = raw
+            .storage
+            .database
+            .map(|db| project_dir.join(db))
+            .unwrap_or_else(|| project_dir.join(DEFAULT_DATABASE));
+        Ok(Self {
+            project_dir: project_dir.to_path_buf(),
+            path: Some(path.to_path_buf()),
+            database,
+            busy_timeout: Duration::from_millis(raw.storage.busy_timeout_ms.unwrap_or(5000)),
+            people: raw.people,
+            roles: raw.roles,
+        })
+    }
+
+    /// The people holding `role` (empty if the role is not configured).
+    pub fn people_in(&self, role: &RoleName) -> &[PersonId] {
+        self.roles.get(role).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Whether `person` holds `role` or is an admin.
+    pub fn may_decide_for(&self, person: &PersonId, role: &RoleName) -> bool {
+        let holds = |r: &str| {
+            self.roles
+                .iter()
+                .any(|(name, people)| name.as_str() == r && people.contains(person))
+        };
+        holds(role.as_str()) || holds(ADMIN_ROLE)
+    }
+}
+
+/// 1-based line and column of byte `offset` in `text`.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
+    (line, col)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(Path::new("aine.toml"), Path::new("/p"), text)
+    }
+
+    #[test]
+    fn people_roles_and_storage_are_read() {
+        let c = parse(
+            "[storage]\ndatabase = \"db/x.db\"\n[people.alice]\nname = \"Alice\"\n[people.ops]\n[roles]\npo = [\"alice\"]\nadmin = [\"ops\"]\n",
+        )
+        .unwrap();
+        assert_eq!(c.database, Path::new("/p/db/x.db"));
+        let po = RoleName::new("po").unwrap();
+        assert_eq!(c.people_in(&po), [PersonId::new("alice").unwrap()]);
+        assert!(c.may_decide_for(&PersonId::new("alice").unwrap(), &po));
+        assert!(c.may_decide_for(&PersonId::new("ops").unwrap(), &po));
+        assert!(!c.may_decide_for(&PersonId::new("bob").unwrap(), &po));
+    }
+
+    #[test]
+    fn errors_name_the_place_and_the_fix() {
+        let e = parse("[people.alice]\n[roles]\npo = [\"bob\"]\n").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("role `po` names `bob`, who is not in [people]"),
+            "{e}"
+        );
+        let e = parse("[storage]\ndatabse = 1\n").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("aine.toml:2:1: unknown field `databse`"),
+            "{e}"
+        );
+    }
+}

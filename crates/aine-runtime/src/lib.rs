@@ -1,0 +1,30 @@
+//! Drives aine runs: folds a run's journal into [`aine_engine::RunState`], performs the
+//! engine's actions (builtin steps, gate conditions, gate openings), and journals every result
+//! through [`aine_store::Store`] before acting on it.
+//!
+//! Invariants: no SQL here (only `aine-store` has it); the clock is read only through
+//! [`Clock`]; a step's failure is an outcome, never an `Err`.
+
+mod builtin;
+mod clock;
+pub mod config;
+mod core_builtins;
+mod error;
+mod inputs;
+mod runtime;
+mod view;
+
+pub use builtin::{Builtin, BuiltinContext, BuiltinError, Registry, RegistryError};
+pub use clock::{Clock, SystemClock};
+pub use config::Config;
+pub use error::{Error, Result};
+pub use inputs::parse_inputs;
+pub use runtime::{Observer, Quiet, RunSummary, Runtime, Waiting, plan, template_context};
+pub use view::{GateView, RunView, StepView, run_view};
+
+/// A registry with the core builtins (`core.echo`, `file.append`, `time.sleep`).
+pub fn core_registry() -> Result<Registry> {
+    let mut registry = Registry::new();
+    core_builtins::register(&mut registry)?;
+    Ok(registry)
+}

@@ -1,0 +1,604 @@
+//! The driver: folds a run's journal into engine state, performs the engine's actions, and
+//! journals each result before acting on it.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use aine_engine::{Action, Plan, PlanStep, PlanStepKind, RunState};
+use aine_store::{GateStatus, NewRun, Store};
+use aine_types::{
+    Decision, Event, GateId, JournalEntry, Outcome, PersonId, RunId, RunStatus, StepId,
+};
+use aine_workflow::{Contract, StepKind, Workflow};
+use serde_json::{Value, json};
+use ulid::Ulid;
+
+use crate::builtin::{BuiltinContext, Registry};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::error::{Error, Result};
+
+/// Told about progress while a run is driven (the CLI draws a progress bar from it).
+pub trait Observer: Send + Sync {
+    /// About to perform `action` of `run`.
+    fn on_action(&self, _run: &RunId, _action: &Action) {}
+    /// `entry` was committed to the journal.
+    fn on_journaled(&self, _run: &RunId, _entry: &JournalEntry) {}
+}
+
+/// An observer that ignores everything.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Quiet;
+
+impl Observer for Quiet {}
+
+/// A gate a run is waiting at, with the people who may decide it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Waiting {
+    pub gate: GateId,
+    pub step: StepId,
+    pub role: aine_types::RoleName,
+    /// The people holding the role (admins may decide too).
+    pub people: Vec<PersonId>,
+    /// Why the gate opened (its condition and result).
+    pub why: String,
+}
+
+/// Where a run stands after it was driven as far as it could go.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RunSummary {
+    pub run: RunId,
+    pub workflow: String,
+    pub status: RunStatus,
+    /// Why the run ended (for terminal runs).
+    pub why: Option<String>,
+    /// The open gate, for waiting runs.
+    pub waiting: Option<Waiting>,
+}
+
+/// Drives runs of validated workflows against a store.
+#[derive(Debug, Clone)]
+pub struct Runtime {
+    store: Store,
+    registry: Arc<Registry>,
+    config: Arc<Config>,
+    clock: Arc<dyn Clock>,
+}
+
+/// A loaded run: its workflow, engine state and next journal sequence number.
+struct Loaded {
+    workflow: Workflow,
+    state: RunState,
+    next_seq: u64,
+}
+
+impl Runtime {
+    /// A runtime over `store` with the builtins of `registry`.
+    pub fn new(
+        store: Store,
+        registry: Arc<Registry>,
+        config: Arc<Config>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            store,
+            registry,
+            config,
+            clock,
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The builtins.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Reads and validates a workflow file against this runtime's builtins.
+    pub fn load_workflow(&self, path: &Path) -> Result<Workflow> {
+        Ok(aine_workflow::load(path, self.registry.as_ref())?)
+    }
+
+    /// Creates a run of the workflow at `path` with `inputs` (a JSON object) and journals its
+    /// start. Nothing is executed yet: call [`Runtime::drive`].
+    pub async fn start(&self, path: &Path, inputs: Value) -> Result<RunId> {
+        let path = std::fs::canonicalize(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let source = std::fs::read_to_string(&path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let workflow = aine_workflow::parse(&path, &source, self.registry.as_ref())?;
+        workflow.validate_inputs(&inputs).map_err(Error::Inputs)?;
+        let now = self.clock.now_ms();
+        let at = SystemTime::UNIX_EPOCH + Duration::from_millis(u64::try_from(now).unwrap_or(0));
+        let run = RunId::from_ulid(Ulid::from_datetime(at));
+        let started = Event::RunStarted {
+            workflow: workflow.name.clone(),
+            workflow_version: workflow.version,
+            workflow_sha256: workflow.sha256.clone(),
+            inputs,
+        };
+        let new_run = NewRun {
+            id: run,
+            workflow: workflow.name.clone(),
+            workflow_path: path.display().to_string(),
+            workflow_source: source,
+        };
+        self.store.create_run(&new_run, &[started], now).await?;
+        Ok(run)
+    }
+
+    /// Continues a run that is neither finished nor waiting (e.g. after a crash).
+    pub async fn resume(&self, run: &RunId, observer: &dyn Observer) -> Result<RunSummary> {
+        let record = self.store.run(run).await?;
+        match record.status {
+            status if status.is_terminal() => Err(Error::RunFinished { run: *run, status }),
+            RunStatus::Waiting => {
+                let summary = self.summary(run).await?;
+                let waiting = summary.waiting.ok_or(Error::Corrupt {
+                    run: *run,
+                    message: "stored as waiting but no gate is open".to_owned(),
+                })?;
+                Err(Error::RunWaiting {
+                    run: *run,
+                    waiting: Box::new(waiting),
+                })
+            }
+            _ => self.drive(run, observer).await,
+        }
+    }
+
+    /// Drives `run` until it finishes or waits at a gate.
+    pub async fn drive(&self, run: &RunId, observer: &dyn Observer) -> Result<RunSummary> {
+        let Loaded {
+            workflow,
+            mut state,
+            mut next_seq,
+        } = self.load(run).await?;
+        let mut journal = Journal {
+            store: &self.store,
+            clock: self.clock.as_ref(),
+            observer,
+            run: *run,
+            next_seq: &mut next_seq,
+        };
+        while let Some(action) = state.next_actions().into_iter().next() {
+            if matches!(action, Action::AwaitDecision { .. }) {
+                break;
+            }
+            observer.on_action(run, &action);
+            match action {
+                Action::RunStep {
+                    step,
+                    attempt,
+                    resumed,
+                } => {
+                    journal
+                        .commit(
+                            &mut state,
+                            Event::StepStarted {
+                                step: step.clone(),
+                                attempt,
+                            },
+                        )
+                        .await?;
+                    let begin = self.clock.now_ms();
+                    let (outcome, mut why) =
+                        self.execute(run, &workflow, &state, &step, attempt).await;
+                    if resumed {
+                        why.push_str(&format!(
+                            "; attempt {attempt}, after an interrupted attempt"
+                        ));
+                    }
+                    let duration_ms = u64::try_from(self.clock.now_ms() - begin).unwrap_or(0);
+                    let finished = Event::StepFinished {
+                        step,
+                        attempt,
+                        outcome,
+                        why,
+                        duration_ms,
+                    };
+                    journal.commit(&mut state, finished).await?;
+                }
+                Action::EvaluateGate { step } => {
+                    let ctx = template_context(run, &state);
+                    let (open, why) = match workflow.eval_when(&step, &ctx) {
+                        Ok(result) => result,
+                        // A gate is never skipped because its condition could not be evaluated.
+                        Err(e) => (
+                            true,
+                            format!("condition could not be evaluated ({e}); opened to be safe"),
+                        ),
+                    };
+                    journal
+                        .commit(&mut state, Event::GateEvaluated { step, open, why })
+                        .await?;
+                }
+                Action::OpenGate { step, .. } => {
+                    let owner = gate_role(&workflow, &step).ok_or_else(|| Error::Corrupt {
+                        run: *run,
+                        message: format!("step `{step}` is not a gate in the stored workflow"),
+                    })?;
+                    let gate = GateId::from_ulid(Ulid::from_datetime(self.system_time()));
+                    journal
+                        .commit(&mut state, Event::GateOpened { step, gate, owner })
+                        .await?;
+                }
+                Action::FinishRun { status, why } => {
+                    journal
+                        .commit(&mut state, Event::RunFinished { status, why })
+                        .await?;
+                }
+                Action::AwaitDecision { .. } => break,
+            }
+        }
+        Ok(self.summarize(run, &workflow, &state))
+    }
+
+    /// Executes a builtin or model step; never fails: errors become a `failed` outcome.
+    async fn execute(
+        &self,
+        run: &RunId,
+        workflow: &Workflow,
+        state: &RunState,
+        step: &StepId,
+        attempt: u32,
+    ) -> (Outcome, String) {
+        let Some(kind) = workflow.step(step).map(|s| &s.kind) else {
+            return failed(
+                format!("step `{step}` is not in the stored workflow"),
+                "no such step",
+            );
+        };
+        match kind {
+            StepKind::Builtin(b) => {
+                let why = format!("builtin `{}`", b.name);
+                let Some(builtin) = self.registry.get(&b.name).cloned() else {
+                    return failed(
+                        format!("builtin `{}` is not available in this aine", b.name),
+                        &why,
+                    );
+                };
+                let mut context = template_context(run, state);
+                context["step"] = json!({ "id": step, "attempt": attempt });
+                let input = match workflow.render_with(step, &context) {
+                    Ok(input) => input,
+                    Err(e) => return failed(format!("cannot render `with`: {e}"), &why),
+                };
+                let ctx = BuiltinContext {
+                    run: *run,
+                    step: step.clone(),
+                    attempt,
+                    base_dir: self.config.project_dir.clone(),
+                };
+                match tokio::task::spawn_blocking(move || builtin.call(input, &ctx)).await {
+                    Ok(Ok(value)) => (Outcome::Ok { value }, why),
+                    Ok(Err(e)) => failed(e.to_string(), &why),
+                    Err(e) => failed(format!("the builtin stopped unexpectedly: {e}"), &why),
+                }
+            }
+            StepKind::Model(_) => failed(
+                "model steps need configured models, which this version of aine does not have yet"
+                    .to_owned(),
+                "model step",
+            ),
+            StepKind::Gate(_) => failed("a gate is not executed".to_owned(), "gate"),
+        }
+    }
+
+    /// Records a person's decision on an open gate. On success the run can be driven on.
+    ///
+    /// Errors: the person is not configured, is not the gate's owner (nor an admin), the gate
+    /// is not open, or an edit breaks the reviewed step's output contract.
+    pub async fn decide(
+        &self,
+        gate: &GateId,
+        person: &PersonId,
+        decision: Decision,
+        reason: &str,
+    ) -> Result<RunId> {
+        if !self.config.people.contains_key(person) {
+            return Err(Error::UnknownPerson {
+                person: person.clone(),
+                known: self.config.people.keys().cloned().collect(),
+            });
+        }
+        let record = self.store.gate(gate).await?;
+        if record.status != GateStatus::Open {
+            return Err(Error::GateNotOpen {
+                gate: *gate,
+                detail: match (&record.decided_by, &record.decision) {
+                    (Some(by), Some(d)) => format!("already decided: {d} by {by}"),
+                    _ => "already decided".to_owned(),
+                },
+            });
+        }
+        if !self.config.may_decide_for(person, &record.owner_role) {
+            let people = self.config.people_in(&record.owner_role).to_vec();
+            return Err(Error::NotOwner {
+                person: person.clone(),
+                gate: *gate,
+                role: record.owner_role.clone(),
+                people,
+            });
+        }
+        let Loaded {
+            workflow,
+            mut state,
+            mut next_seq,
+        } = self.load(&record.run).await?;
+        if let Decision::Edit { output } = &decision {
+            let reviewed =
+                reviewed_step(&workflow, &record.step).ok_or_else(|| Error::EditNotAllowed {
+                    gate: *gate,
+                    step: record.step.clone(),
+                })?;
+            if let Some(contract) = self.output_contract(&workflow, &reviewed) {
+                contract
+                    .validate(output)
+                    .map_err(|errors| Error::EditBreaksContract {
+                        step: reviewed.clone(),
+                        errors,
+                    })?;
+            }
+        }
+        let event = Event::GateDecided {
+            step: record.step.clone(),
+            gate: *gate,
+            decision,
+            by: person.clone(),
+            reason: reason.to_owned(),
+        };
+        let mut journal = Journal {
+            store: &self.store,
+            clock: self.clock.as_ref(),
+            observer: &Quiet,
+            run: record.run,
+            next_seq: &mut next_seq,
+        };
+        journal
+            .commit(&mut state, event)
+            .await
+            .map_err(|e| match e {
+                Error::Store(aine_store::Error::Conflict { .. }) => Error::GateNotOpen {
+                    gate: *gate,
+                    detail: "decided by someone else a moment ago".to_owned(),
+                },
+                other => other,
+            })?;
+        Ok(record.run)
+    }
+
+    /// The output contract of a builtin or model step.
+    fn output_contract<'a>(
+        &'a self,
+        workflow: &'a Workflow,
+        step: &StepId,
+    ) -> Option<&'a Contract> {
+        match &workflow.step(step)?.kind {
+            StepKind::Builtin(b) => self.registry.get(&b.name).map(|b| b.output()),
+            StepKind::Model(m) => Some(&m.output),
+            StepKind::Gate(_) => None,
+        }
+    }
+
+    /// The run as `aine show` presents it.
+    pub async fn view(&self, run: &RunId) -> Result<crate::RunView> {
+        let record = self.store.run(run).await?;
+        let source = self.store.workflow_source(run).await?;
+        let workflow = aine_workflow::parse(
+            Path::new(&record.workflow_path),
+            &source,
+            self.registry.as_ref(),
+        )?;
+        let journal = self.store.journal(run).await?;
+        Ok(crate::run_view(&record, &workflow, &journal))
+    }
+
+    /// Where `run` stands now, without driving it.
+    pub async fn summary(&self, run: &RunId) -> Result<RunSummary> {
+        let loaded = self.load(run).await?;
+        Ok(self.summarize(run, &loaded.workflow, &loaded.state))
+    }
+
+    fn summarize(&self, run: &RunId, workflow: &Workflow, state: &RunState) -> RunSummary {
+        let waiting = state.next_actions().into_iter().find_map(|a| match a {
+            Action::AwaitDecision { step, gate, owner } => {
+                let why = match state.step(&step) {
+                    Some(aine_engine::StepState::GateOpen { why, .. }) => why.clone(),
+                    _ => String::new(),
+                };
+                Some(Waiting {
+                    gate,
+                    people: self.config.people_in(&owner).to_vec(),
+                    role: owner,
+                    step,
+                    why,
+                })
+            }
+            _ => None,
+        });
+        let why = match state.phase() {
+            aine_engine::Phase::Finished { why, .. } => Some(why.clone()),
+            _ => None,
+        };
+        RunSummary {
+            run: *run,
+            workflow: workflow.name.clone(),
+            status: state.status().unwrap_or(RunStatus::Running),
+            why,
+            waiting,
+        }
+    }
+
+    /// Loads a run's stored workflow and folds its journal.
+    async fn load(&self, run: &RunId) -> Result<Loaded> {
+        let record = self.store.run(run).await?;
+        let source = self.store.workflow_source(run).await?;
+        let workflow = aine_workflow::parse(
+            Path::new(&record.workflow_path),
+            &source,
+            self.registry.as_ref(),
+        )?;
+        let journal = self.store.journal(run).await?;
+        let state =
+            RunState::fold(plan(&workflow), journal.iter().map(|e| &e.event)).map_err(|e| {
+                Error::Engine {
+                    run: *run,
+                    source: e,
+                }
+            })?;
+        Ok(Loaded {
+            workflow,
+            state,
+            next_seq: record.last_seq + 1,
+        })
+    }
+
+    /// Folds every unfinished run (running or waiting) in one pass over the store and returns
+    /// each with its next actions: what `aine resume` would do for each. Workflows shared by
+    /// many runs are parsed once.
+    pub async fn recover_unfinished(&self) -> Result<Vec<(RunId, Vec<Action>)>> {
+        let mut plans: HashMap<String, Plan> = HashMap::new();
+        let mut out = Vec::new();
+        for (record, journal) in self.store.unfinished_journals().await? {
+            let plan = match plans.get(&record.workflow_path) {
+                Some(plan) => plan.clone(),
+                None => {
+                    let source = self.store.workflow_source(&record.id).await?;
+                    let workflow = aine_workflow::parse(
+                        Path::new(&record.workflow_path),
+                        &source,
+                        self.registry.as_ref(),
+                    )?;
+                    let plan = plan(&workflow);
+                    plans.insert(record.workflow_path.clone(), plan.clone());
+                    plan
+                }
+            };
+            let state = RunState::fold(plan, journal.iter().map(|e| &e.event)).map_err(|e| {
+                Error::Engine {
+                    run: record.id,
+                    source: e,
+                }
+            })?;
+            out.push((record.id, state.next_actions()));
+        }
+        Ok(out)
+    }
+
+    fn system_time(&self) -> SystemTime {
+        SystemTime::UNIX_EPOCH
+            + Duration::from_millis(u64::try_from(self.clock.now_ms()).unwrap_or(0))
+    }
+}
+
+/// Commits events of one run: checks each against the engine, appends it, tells the observer.
+struct Journal<'a> {
+    store: &'a Store,
+    clock: &'a dyn Clock,
+    observer: &'a dyn Observer,
+    run: RunId,
+    next_seq: &'a mut u64,
+}
+
+impl Journal<'_> {
+    async fn commit(&mut self, state: &mut RunState, event: Event) -> Result<()> {
+        // Check legality first; the state is only used further if the append succeeds.
+        state.apply(&event).map_err(|e| Error::Engine {
+            run: self.run,
+            source: e,
+        })?;
+        let entries = self
+            .store
+            .append(
+                &self.run,
+                *self.next_seq,
+                std::slice::from_ref(&event),
+                self.clock.now_ms(),
+            )
+            .await?;
+        *self.next_seq += entries.len() as u64;
+        for entry in &entries {
+            self.observer.on_journaled(&self.run, entry);
+        }
+        Ok(())
+    }
+}
+
+fn failed(error: String, why: &str) -> (Outcome, String) {
+    (Outcome::Failed { error }, why.to_owned())
+}
+
+/// The engine's view of a workflow.
+pub fn plan(workflow: &Workflow) -> Plan {
+    Plan {
+        steps: workflow
+            .steps
+            .iter()
+            .map(|s| PlanStep {
+                id: s.id.clone(),
+                kind: match &s.kind {
+                    StepKind::Gate(g) => PlanStepKind::Gate {
+                        reviews: g.reviews.clone(),
+                    },
+                    StepKind::Builtin(_) | StepKind::Model(_) => PlanStepKind::Task,
+                },
+            })
+            .collect(),
+    }
+}
+
+fn gate_role(workflow: &Workflow, step: &StepId) -> Option<aine_types::RoleName> {
+    match &workflow.step(step)?.kind {
+        StepKind::Gate(g) => Some(g.role.clone()),
+        _ => None,
+    }
+}
+
+fn reviewed_step(workflow: &Workflow, gate_step: &StepId) -> Option<StepId> {
+    match &workflow.step(gate_step)?.kind {
+        StepKind::Gate(g) => g.reviews.clone(),
+        _ => None,
+    }
+}
+
+/// What templates and conditions see: `inputs`, `run.id`, and for each finished step
+/// `steps.<id>.outcome` (`ok`, `unsure`, ...) and `steps.<id>.output`; for a decided gate
+/// `steps.<id>.outcome` is the decision and `steps.<id>.decided_by` the person. A builtin's `with`
+/// also sees `step.id` and `step.attempt`.
+pub fn template_context(run: &RunId, state: &RunState) -> Value {
+    let mut steps = serde_json::Map::new();
+    for (id, s) in state.steps() {
+        match s {
+            aine_engine::StepState::Finished { outcome, .. } => {
+                steps.insert(
+                    id.to_string(),
+                    json!({ "outcome": outcome.kind(), "output": outcome.output().cloned().unwrap_or(Value::Null) }),
+                );
+            }
+            aine_engine::StepState::GateDecided { decision, by, .. } => {
+                steps.insert(
+                    id.to_string(),
+                    json!({ "outcome": decision.kind(), "decided_by": by }),
+                );
+            }
+            _ => {}
+        }
+    }
+    json!({ "inputs": state.inputs(), "run": { "id": run.to_string() }, "steps": steps })
+}

@@ -1,0 +1,184 @@
+//! What `aine show RUN` prints: per step, what it did, why, how long, how many attempts.
+
+use std::collections::HashMap;
+
+use aine_store::RunRecord;
+use aine_types::{Event, GateId, JournalEntry, PersonId, RoleName, RunId, RunStatus, StepId};
+use aine_workflow::{StepKind, Workflow};
+use serde::Serialize;
+use serde_json::Value;
+
+/// A gate's story within a run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GateView {
+    pub gate: GateId,
+    /// The earlier step whose output an `edit` replaces.
+    pub reviews: Option<StepId>,
+    pub owner: RoleName,
+    /// `approve`, `reject` or `edit`; `None` while open.
+    pub decision: Option<String>,
+    pub decided_by: Option<PersonId>,
+    pub reason: Option<String>,
+    /// Milliseconds between opening and decision.
+    pub waited_ms: Option<i64>,
+}
+
+/// One step of a run as shown.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepView {
+    pub id: StepId,
+    /// `builtin NAME`, `model`, or `gate`.
+    pub kind: String,
+    /// `pending`, `running`, an outcome (`ok`, `unsure`, `violation`, `failed`), or for gates
+    /// `passed`, `due`, `waiting`, `approved`, `rejected`, `edited`.
+    pub state: String,
+    /// Why the step did what it did (the builtin that ran, the gate's condition, ...).
+    pub why: Option<String>,
+    /// Attempts started (more than one after an interrupted attempt).
+    pub attempts: u32,
+    /// Wall time of the finishing attempt, in milliseconds.
+    pub duration_ms: Option<u64>,
+    /// The step's error, for `failed` and `violation`.
+    pub error: Option<String>,
+    pub output: Option<Value>,
+    pub gate: Option<GateView>,
+}
+
+/// A run as shown by `aine show`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunView {
+    pub run: RunId,
+    pub workflow: String,
+    pub workflow_path: String,
+    pub status: RunStatus,
+    /// Why the run ended, for finished runs.
+    pub why: Option<String>,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+    pub inputs: Value,
+    pub steps: Vec<StepView>,
+    /// Number of journaled events.
+    pub events: u64,
+}
+
+/// Builds the view of a run from its record, workflow and journal.
+pub fn run_view(record: &RunRecord, workflow: &Workflow, journal: &[JournalEntry]) -> RunView {
+    let mut steps: Vec<StepView> = workflow
+        .steps
+        .iter()
+        .map(|s| StepView {
+            id: s.id.clone(),
+            kind: match &s.kind {
+                StepKind::Builtin(b) => format!("builtin {}", b.name),
+                StepKind::Model(_) => "model".to_owned(),
+                StepKind::Gate(_) => "gate".to_owned(),
+            },
+            state: "pending".to_owned(),
+            why: None,
+            attempts: 0,
+            duration_ms: None,
+            error: None,
+            output: None,
+            gate: None,
+        })
+        .collect();
+    let index: HashMap<StepId, usize> = steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.id.clone(), i))
+        .collect();
+    let mut opened_at: HashMap<GateId, i64> = HashMap::new();
+    let mut inputs = Value::Null;
+    let mut why_finished = None;
+    for entry in journal {
+        let step_of = |id: &StepId| index.get(id).copied();
+        match &entry.event {
+            Event::RunStarted { inputs: i, .. } => inputs = i.clone(),
+            Event::StepStarted { step, attempt } => {
+                if let Some(s) = step_of(step).and_then(|i| steps.get_mut(i)) {
+                    s.attempts = *attempt;
+                    s.state = "running".to_owned();
+                }
+            }
+            Event::StepFinished {
+                step,
+                outcome,
+                why,
+                duration_ms,
+                ..
+            } => {
+                if let Some(s) = step_of(step).and_then(|i| steps.get_mut(i)) {
+                    s.state = outcome.kind().to_owned();
+                    s.why = Some(why.clone());
+                    s.duration_ms = Some(*duration_ms);
+                    s.output = outcome.output().cloned();
+                    s.error = match outcome {
+                        aine_types::Outcome::Failed { error } => Some(error.clone()),
+                        aine_types::Outcome::Violation { errors } => Some(errors.join("; ")),
+                        aine_types::Outcome::Unsure { reason, .. } => Some(reason.clone()),
+                        aine_types::Outcome::Ok { .. } => None,
+                    };
+                }
+            }
+            Event::GateEvaluated { step, open, why } => {
+                if let Some(s) = step_of(step).and_then(|i| steps.get_mut(i)) {
+                    s.state = if *open { "due" } else { "passed" }.to_owned();
+                    s.why = Some(why.clone());
+                }
+            }
+            Event::GateOpened { step, gate, owner } => {
+                opened_at.insert(*gate, entry.at_ms);
+                if let Some(s) = step_of(step).and_then(|i| steps.get_mut(i)) {
+                    s.state = "waiting".to_owned();
+                    s.gate = Some(GateView {
+                        gate: *gate,
+                        reviews: workflow.step(step).and_then(|w| match &w.kind {
+                            StepKind::Gate(g) => g.reviews.clone(),
+                            _ => None,
+                        }),
+                        owner: owner.clone(),
+                        decision: None,
+                        decided_by: None,
+                        reason: None,
+                        waited_ms: None,
+                    });
+                }
+            }
+            Event::GateDecided {
+                step,
+                gate,
+                decision,
+                by,
+                reason,
+            } => {
+                if let Some(s) = step_of(step).and_then(|i| steps.get_mut(i)) {
+                    s.state = match decision {
+                        aine_types::Decision::Approve => "approved",
+                        aine_types::Decision::Reject => "rejected",
+                        aine_types::Decision::Edit { .. } => "edited",
+                    }
+                    .to_owned();
+                    if let Some(g) = s.gate.as_mut() {
+                        g.decision = Some(decision.kind().to_owned());
+                        g.decided_by = Some(by.clone());
+                        g.reason = Some(reason.clone());
+                        g.waited_ms = opened_at.get(gate).map(|t| entry.at_ms - t);
+                    }
+                }
+            }
+            Event::RunFinished { why, .. } => why_finished = Some(why.clone()),
+        }
+    }
+    RunView {
+        run: record.id,
+        workflow: record.workflow.clone(),
+        workflow_path: record.workflow_path.clone(),
+        status: record.status,
+        why: why_finished,
+        created_at_ms: record.created_at_ms,
+        updated_at_ms: record.updated_at_ms,
+        inputs,
+        steps,
+        events: journal.len() as u64,
+    }
+}
