@@ -47,6 +47,7 @@ async fn open_runtime(cli: &Cli) -> Result<Runtime> {
         &config.database,
         &StoreOptions {
             busy_timeout: config.busy_timeout,
+            durability: config.durability,
             ..StoreOptions::default()
         },
     )

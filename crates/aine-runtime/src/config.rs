@@ -4,6 +4,7 @@
 //! [storage]
 //! database = ".aine/aine.db"   # relative to the directory holding aine.toml
 //! busy_timeout_ms = 5000
+//! synchronous = "full"        # or "normal": faster, but power loss may drop the last commits
 //!
 //! [people.alice]
 //! name = "Alice Martin"
@@ -17,6 +18,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use aine_store::Durability;
 use aine_types::{PersonId, RoleName};
 use serde::Deserialize;
 
@@ -70,6 +72,14 @@ pub struct Person {
 struct StorageSection {
     database: Option<PathBuf>,
     busy_timeout_ms: Option<u64>,
+    synchronous: Option<Synchronous>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Synchronous {
+    Full,
+    Normal,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -94,6 +104,8 @@ pub struct Config {
     pub database: PathBuf,
     /// How long to wait for another process's lock on the database.
     pub busy_timeout: Duration,
+    /// Commit durability (`storage.synchronous`).
+    pub durability: Durability,
     pub people: BTreeMap<PersonId, Person>,
     pub roles: BTreeMap<RoleName, Vec<PersonId>>,
 }
@@ -106,6 +118,7 @@ impl Config {
             path: None,
             database: project_dir.join(DEFAULT_DATABASE),
             busy_timeout: Duration::from_millis(5000),
+            durability: Durability::Full,
             people: BTreeMap::new(),
             roles: BTreeMap::new(),
         }
@@ -164,6 +177,10 @@ impl Config {
             path: Some(path.to_path_buf()),
             database,
             busy_timeout: Duration::from_millis(raw.storage.busy_timeout_ms.unwrap_or(5000)),
+            durability: match raw.storage.synchronous {
+                Some(Synchronous::Normal) => Durability::Normal,
+                Some(Synchronous::Full) | None => Durability::Full,
+            },
             people: raw.people,
             roles: raw.roles,
         })

@@ -1,13 +1,13 @@
 //! Journal throughput on a real SQLite file in a temporary directory; prints a table.
 //!
 //! `cargo bench -p aine-store --bench append` measures 10,000 events appended in batches and one
-//! by one, and the bulk load of 10,000 unfinished runs. Without `--bench` (as under
+//! by one (with `synchronous` FULL and NORMAL), and the bulk load of 10,000 unfinished runs. Without `--bench` (as under
 //! `cargo test --benches`) it runs the same code on 100 events as a smoke test.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use aine_store::{NewRun, Store, StoreOptions};
+use aine_store::{Durability, NewRun, Store, StoreOptions};
 use aine_types::{Event, Outcome, RunId, StepId};
 use serde_json::json;
 use ulid::Ulid;
@@ -24,10 +24,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "{:<44} {:>10} {:>12} {:>14}",
             "case", "events", "time", "events/s"
         );
-        for batch in [100, 10, 1] {
-            let path = dir.path().join(format!("batch-{batch}.db"));
-            let elapsed = append(&path, events, batch).await?;
-            report(&format!("append, {batch} events per call"), events, elapsed);
+        for (name, durability) in [("full", Durability::Full), ("normal", Durability::Normal)] {
+            for batch in [100, 10, 1] {
+                let path = dir.path().join(format!("batch-{batch}-{name}.db"));
+                let elapsed = append(&path, events, batch, durability).await?;
+                report(
+                    &format!("append, {batch} events per call, sync {name}"),
+                    events,
+                    elapsed,
+                );
+            }
         }
         let runs = events;
         let elapsed = unfinished(&dir.path().join("unfinished.db"), runs, 5).await?;
@@ -79,8 +85,13 @@ async fn append(
     path: &Path,
     total: usize,
     batch: usize,
+    durability: Durability,
 ) -> Result<Duration, Box<dyn std::error::Error>> {
-    let store = Store::open(path, &StoreOptions::default()).await?;
+    let options = StoreOptions {
+        durability,
+        ..StoreOptions::default()
+    };
+    let store = Store::open(path, &options).await?;
     let id = run_id(1);
     store.create_run(&new_run(id), &[], 0).await?;
     let events = (0..total).map(event).collect::<Result<Vec<_>, _>>()?;

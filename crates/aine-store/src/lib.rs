@@ -15,7 +15,8 @@
 //!
 //! # Durability
 //!
-//! The database runs in WAL mode with `synchronous = FULL`: SQLite syncs the write-ahead log at
+//! The database runs in WAL mode with `synchronous = FULL` by default ([`Durability::Full`];
+//! `storage.synchronous = "normal"` in aine.toml selects [`Durability::Normal`]): SQLite syncs the write-ahead log at
 //! every commit, so an append that returned `Ok` survives a process crash (SIGKILL) *and* a power
 //! loss or OS crash. `NORMAL` would sync only at checkpoints: still safe against a process crash,
 //! but a power loss could lose the last transactions
@@ -47,8 +48,18 @@ static MIGRATOR: Migrator = sqlx::migrate!();
 /// How many connections serve reads. Writes have one connection of their own.
 const READ_CONNECTIONS: u32 = 4;
 
-/// See "Durability" in the crate docs.
-const SYNCHRONOUS: sqlx::sqlite::SqliteSynchronous = sqlx::sqlite::SqliteSynchronous::Full;
+/// How hard a commit waits for the disk (SQLite `PRAGMA synchronous`); see "Durability" in the
+/// crate docs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// `synchronous = FULL`: a committed event survives a process crash *and* power loss. The
+    /// default: "no repeated paid call after a crash" must hold on a laptop whose battery dies.
+    #[default]
+    Full,
+    /// `synchronous = NORMAL` (in WAL mode): a committed event survives a process crash (SIGKILL);
+    /// power loss may drop the last transactions. Several times faster for single-event appends.
+    Normal,
+}
 
 /// How a [`Store`] is opened.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +70,8 @@ pub struct StoreOptions {
     /// Open without creating, migrating or writing anything; writes fail with
     /// [`Error::ReadOnly`]. Default `false`.
     pub read_only: bool,
+    /// Commit durability. Default [`Durability::Full`].
+    pub durability: Durability,
 }
 
 impl Default for StoreOptions {
@@ -66,6 +79,7 @@ impl Default for StoreOptions {
         Self {
             busy_timeout: Duration::from_millis(5000),
             read_only: false,
+            durability: Durability::Full,
         }
     }
 }
@@ -113,7 +127,10 @@ impl Store {
             .read_only(options.read_only)
             .create_if_missing(!options.read_only)
             .foreign_keys(true)
-            .synchronous(SYNCHRONOUS)
+            .synchronous(match options.durability {
+                Durability::Full => sqlx::sqlite::SqliteSynchronous::Full,
+                Durability::Normal => sqlx::sqlite::SqliteSynchronous::Normal,
+            })
             .busy_timeout(busy_timeout);
         if !options.read_only {
             // Persistent in the file; a no-op when it is already in WAL mode.

@@ -1,1 +1,190 @@
-fn main() {}
+//! Project tasks. `cargo xtask bench` runs the runtime benchmarks and prints a table:
+//! - wall time of a 10-step builtin workflow run, in process, per durability setting;
+//! - time to recover 10,000 suspended runs (load every unfinished journal, fold it through the
+//!   engine, compute each run's next action: what `aine resume` does before acting).
+//!
+//! Journal append throughput is measured by `cargo bench -p aine-store --bench append`.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aine_runtime::{Config, Quiet, Runtime, SystemClock};
+use aine_store::{Durability, NewRun, Store, StoreOptions};
+use aine_types::{Event, Outcome, RunId, StepId};
+use anyhow::{Context, Result, bail};
+use serde_json::json;
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("bench") => bench(args.iter().any(|a| a == "--quick")),
+        _ => bail!("usage: cargo xtask bench [--quick]"),
+    }
+}
+
+fn bench(quick: bool) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        println!("{:<58} {:>12} {:>14}", "benchmark", "value", "unit");
+        let runs = if quick { 5 } else { 50 };
+        for (name, durability) in [("full", Durability::Full), ("normal", Durability::Normal)] {
+            let (mean, p50, max) = ten_step_workflow(runs, durability).await?;
+            row(
+                &format!("10-step builtin workflow, sync {name}: mean"),
+                ms(mean),
+                "ms/run",
+            );
+            row(
+                &format!("10-step builtin workflow, sync {name}: p50"),
+                ms(p50),
+                "ms/run",
+            );
+            row(
+                &format!("10-step builtin workflow, sync {name}: max"),
+                ms(max),
+                "ms/run",
+            );
+        }
+        let suspended = if quick { 500 } else { 10_000 };
+        let (elapsed, actions) = recover(suspended).await?;
+        row(
+            &format!("recover {suspended} suspended runs (load + fold + next action)"),
+            ms(elapsed),
+            "ms",
+        );
+        row(
+            "  of which have a next action to perform",
+            actions as f64,
+            "runs",
+        );
+        Ok(())
+    })
+}
+
+fn row(name: &str, value: f64, unit: &str) {
+    println!("{name:<58} {value:>12.2} {unit:>14}");
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+const TEN_STEPS: &str = "workflow: ten\nversion: 1\nsteps:\n";
+
+fn ten_step_source() -> String {
+    let mut s = TEN_STEPS.to_owned();
+    for i in 0..10 {
+        let message = if i == 0 {
+            "start".to_owned()
+        } else {
+            format!("{{{{ steps.s{}.output.message }}}} +{i}", i - 1)
+        };
+        s.push_str(&format!(
+            "  - id: s{i}\n    builtin: core.echo\n    with: {{ message: \"{message}\" }}\n"
+        ));
+    }
+    s
+}
+
+async fn runtime(dir: &Path, durability: Durability) -> Result<Runtime> {
+    let mut config = Config::defaults(dir);
+    config.durability = durability;
+    let store = Store::open(
+        &config.database,
+        &StoreOptions {
+            durability,
+            ..StoreOptions::default()
+        },
+    )
+    .await?;
+    Ok(Runtime::new(
+        store,
+        Arc::new(aine_runtime::core_registry()?),
+        Arc::new(config),
+        Arc::new(SystemClock),
+    ))
+}
+
+/// Starts and drives `runs` runs of a 10-step workflow; returns mean, median and max wall time.
+async fn ten_step_workflow(
+    runs: usize,
+    durability: Durability,
+) -> Result<(Duration, Duration, Duration)> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("ten.workflow.yaml");
+    std::fs::write(&path, ten_step_source())?;
+    let rt = runtime(dir.path(), durability).await?;
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let start = Instant::now();
+        let run = rt.start(&path, json!({})).await?;
+        let summary = rt.drive(&run, &Quiet).await?;
+        times.push(start.elapsed());
+        if summary.status != aine_types::RunStatus::Succeeded {
+            bail!("run {run} ended {}", summary.status);
+        }
+    }
+    times.sort();
+    let mean = times.iter().sum::<Duration>() / runs as u32;
+    Ok((mean, times[runs / 2], times[runs - 1]))
+}
+
+/// Creates `n` runs of the 10-step workflow suspended after an interrupted 4th step, then times
+/// their recovery. Returns the time and the number of runs with an action to perform.
+async fn recover(n: usize) -> Result<(Duration, usize)> {
+    let dir = tempfile::tempdir()?;
+    let rt = runtime(dir.path(), Durability::Normal).await?;
+    let source = ten_step_source();
+    let mut events = vec![Event::RunStarted {
+        workflow: "ten".into(),
+        workflow_version: 1,
+        workflow_sha256: "bench".into(),
+        inputs: json!({}),
+    }];
+    for i in 0..4 {
+        let step = StepId::new(format!("s{i}"))?;
+        events.push(Event::StepStarted {
+            step: step.clone(),
+            attempt: 1,
+        });
+        if i < 3 {
+            events.push(Event::StepFinished {
+                step,
+                attempt: 1,
+                outcome: Outcome::Ok {
+                    value: json!({ "message": format!("start +{i}") }),
+                },
+                why: "builtin `core.echo`".into(),
+                duration_ms: 0,
+            });
+        }
+    }
+    for i in 0..n {
+        let run = RunId::from_ulid(ulid::Ulid::from_parts(i as u64 + 1, i as u128));
+        let new_run = NewRun {
+            id: run,
+            workflow: "ten".into(),
+            workflow_path: dir.path().join("ten.workflow.yaml").display().to_string(),
+            workflow_source: source.clone(),
+        };
+        rt.store()
+            .create_run(&new_run, &events, i as i64)
+            .await
+            .context("seeding runs")?;
+    }
+    let start = Instant::now();
+    let recovered = rt.recover_unfinished().await?;
+    let elapsed = start.elapsed();
+    if recovered.len() != n {
+        bail!("recovered {} runs, expected {n}", recovered.len());
+    }
+    let with_action = recovered
+        .iter()
+        .filter(|(_, actions)| !actions.is_empty())
+        .count();
+    Ok((elapsed, with_action))
+}

@@ -1,0 +1,288 @@
+//! Bad input through the real `aine` binary: a clear message, the documented non-zero exit
+//! code, no panic, and nothing lost.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers"
+)]
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use common::{aine, project, text};
+
+const CONFIG: &str = "[people.alice]\n[people.bob]\n[roles]\npo = [\"alice\"]\ndev = [\"bob\"]\n";
+
+/// Runs `aine validate` on `workflow` and checks the exit code (3) and that stderr contains
+/// every `expected` fragment, and no panic.
+fn check_invalid(workflow: &str, expected: &[&str]) {
+    let dir = project(CONFIG, workflow);
+    let out = aine(dir.path(), &["validate", "wf.workflow.yaml"]);
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(3), "stderr: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    for e in expected {
+        assert!(err.contains(e), "expected {e:?} in:\n{err}");
+    }
+}
+
+const HEAD: &str = "workflow: w\nversion: 1\nowners:\n  po: { role: po }\n";
+
+#[test]
+fn invalid_workflows_are_reported_with_positions_and_exit_3() {
+    check_invalid(
+        "workflow: w\nversion: [1\nsteps: []\n",
+        &["wf.workflow.yaml:"],
+    );
+    check_invalid(
+        &format!(
+            "{HEAD}colour: red\nsteps:\n  - id: a\n    builtin: core.echo\n    with: {{ message: x }}\n"
+        ),
+        &["wf.workflow.yaml:5:1:", "colour"],
+    );
+    check_invalid(
+        &format!(
+            "{HEAD}steps:\n  - id: a\n    builtin: core.echo\n    with: {{ message: x }}\n  - id: a\n    builtin: core.echo\n    with: {{ message: y }}\n"
+        ),
+        &["wf.workflow.yaml:9:", "duplicate"],
+    );
+    check_invalid(
+        &format!(
+            "{HEAD}steps:\n  - id: a\n    builtin: core.echo\n    with: {{ message: \"{{{{ steps.zz.output }}}}\" }}\n"
+        ),
+        &["missing step `zz`"],
+    );
+    check_invalid(
+        &format!(
+            "{HEAD}steps:\n  - id: a\n    builtin: core.echo\n    with: {{ message: \"{{{{ steps.b.output.message }}}}\" }}\n  - id: b\n    builtin: core.echo\n    with: {{ message: x }}\n"
+        ),
+        &["later step `b`"],
+    );
+    check_invalid(
+        &format!(
+            "{HEAD}steps:\n  - id: a\n    builtin: core.echo\n    needs: [b]\n    with: {{ message: x }}\n  - id: b\n    builtin: core.echo\n    needs: [a]\n    with: {{ message: y }}\n"
+        ),
+        &["cycle"],
+    );
+    check_invalid(
+        &format!(
+            "{HEAD}inputs:\n  n: {{ type: 5 }}\nsteps:\n  - id: a\n    builtin: core.echo\n    with: {{ message: x }}\n"
+        ),
+        &["wf.workflow.yaml:6:"],
+    );
+    check_invalid(
+        &format!(
+            "{HEAD}steps:\n  - id: a\n    builtin: core.echo\n    with: {{ message: \"{{{{ oops \" }}\n"
+        ),
+        &["wf.workflow.yaml:8:"],
+    );
+    check_invalid(
+        &format!(
+            "{HEAD}steps:\n  - id: a\n    builtin: core.echo\n    with: {{ message: x }}\n  - id: g\n    gate: {{ owner: po, when: \"steps.a.outcome ==\" }}\n"
+        ),
+        &["wf.workflow.yaml:10:"],
+    );
+    check_invalid(
+        &format!("{HEAD}steps:\n  - id: a\n    builtin: core.ecko\n"),
+        &["unknown builtin `core.ecko`", "core.echo"],
+    );
+    check_invalid(
+        &format!(
+            "{HEAD}steps:\n  - id: a\n    builtin: core.echo\n    with: {{ message: x }}\n  - id: g\n    gate: {{ when: \"true\" }}\n"
+        ),
+        &["owner"],
+    );
+    check_invalid(
+        &format!(
+            "{HEAD}steps:\n  - id: a\n    builtin: core.echo\n    with: {{ message: x }}\n  - id: g\n    gate: {{ owner: nobody }}\n"
+        ),
+        &["nobody"],
+    );
+}
+
+#[test]
+fn several_errors_are_all_reported() {
+    let workflow = format!(
+        "{HEAD}colour: red\nsteps:\n  - id: a\n    builtin: core.ecko\n  - id: g\n    gate: {{ owner: ghost }}\n"
+    );
+    check_invalid(&workflow, &["colour", "core.ecko", "ghost"]);
+}
+
+const GATED: &str = "workflow: w\nversion: 1\nowners:\n  po: { role: po }\nsteps:\n  - id: a\n    builtin: core.echo\n    with: { message: hi }\n  - id: g\n    gate: { owner: po, reviews: a }\n  - id: b\n    builtin: core.echo\n    with: { message: \"{{ steps.a.output.message }}\" }\n";
+
+/// Starts a run of GATED and returns (dir, run id, gate id).
+fn waiting_run() -> (tempfile::TempDir, String, String) {
+    let dir = project(CONFIG, GATED);
+    let out = aine(dir.path(), &["run", "wf.workflow.yaml", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let run = v["summary"]["run"].as_str().unwrap().to_owned();
+    let gate = v["summary"]["waiting"]["gate"].as_str().unwrap().to_owned();
+    (dir, run, gate)
+}
+
+fn check_refused(dir: &Path, args: &[&str], expected: &str) {
+    let out = aine(dir, args);
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(5), "{args:?}: {err}");
+    assert!(err.contains(expected), "expected {expected:?} in:\n{err}");
+}
+
+#[test]
+fn decisions_by_the_wrong_person_or_on_a_closed_gate_are_refused() {
+    let (dir, run, gate) = waiting_run();
+    let d = dir.path();
+    check_refused(
+        d,
+        &["review", "approve", &gate, "--as", "bob"],
+        "belongs to role `po` (people: alice)",
+    );
+    check_refused(
+        d,
+        &["review", "approve", &gate, "--as", "mallory"],
+        "`mallory` is not a person in aine.toml",
+    );
+    std::fs::write(d.join("bad.json"), r#"{"message": 42}"#).unwrap();
+    check_refused(
+        d,
+        &[
+            "review", "edit", &gate, "--as", "alice", "--file", "bad.json",
+        ],
+        "breaks the output contract of step `a`",
+    );
+    // Nothing was lost: the gate is still open and can be decided.
+    let out = aine(
+        d,
+        &[
+            "review", "approve", &gate, "--as", "alice", "--reason", "fine",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    check_refused(
+        d,
+        &["review", "approve", &gate, "--as", "alice"],
+        "is not open (already decided: approve by alice)",
+    );
+    check_refused(
+        d,
+        &["resume", &run],
+        "has already succeeded; nothing to resume",
+    );
+    check_refused(
+        d,
+        &["show", "run_01ARZ3NDEKTSV4RRFFQ69G5FAV"],
+        "no run `run_01ARZ3NDEKTSV4RRFFQ69G5FAV`",
+    );
+    let out = aine(d, &["show", &gate]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(text(&out).1.contains("is not a run id"), "{:?}", text(&out));
+}
+
+#[test]
+fn a_rejected_run_ends_rejected_with_exit_4() {
+    let (dir, _run, gate) = waiting_run();
+    let out = aine(
+        dir.path(),
+        &[
+            "review",
+            "reject",
+            &gate,
+            "--as",
+            "alice",
+            "--reason",
+            "wrong audience",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(4), "{:?}", text(&out));
+    assert!(text(&out).0.contains("rejected"), "{:?}", text(&out));
+}
+
+#[test]
+fn a_corrupt_database_is_reported_and_left_untouched() {
+    let dir = project(CONFIG, GATED);
+    std::fs::create_dir_all(dir.path().join(".aine")).unwrap();
+    let garbage: Vec<u8> = (0..8192u32).map(|i| (i * 7919 % 251) as u8).collect();
+    std::fs::write(dir.path().join(".aine/aine.db"), &garbage).unwrap();
+    let out = aine(dir.path(), &["run", "wf.workflow.yaml"]);
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(6), "{err}");
+    assert!(
+        err.contains("is not an aine database or is corrupt"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join(".aine/aine.db")).unwrap(),
+        garbage
+    );
+}
+
+#[tokio::test]
+async fn a_locked_database_is_reported_after_the_busy_timeout() {
+    let config = format!("{CONFIG}[storage]\nbusy_timeout_ms = 300\n");
+    let dir = project(&config, GATED);
+    // Create the database, then hold an exclusive lock on it from this process.
+    let out = aine(dir.path(), &["runs"]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    let url = format!("sqlite://{}", dir.path().join(".aine/aine.db").display());
+    use sqlx::Connection;
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::query("BEGIN EXCLUSIVE")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let out = aine(dir.path(), &["run", "wf.workflow.yaml"]);
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(6), "{err}");
+    assert!(err.contains("is locked by another process"), "{err}");
+    sqlx::query("ROLLBACK").execute(&mut conn).await.unwrap();
+    // Once the lock is gone the same command works: nothing was lost or half-written.
+    let out = aine(dir.path(), &["run", "wf.workflow.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+}
+
+/// A process that cannot write the database file (file mode 0444). As root, permissions do not
+/// apply, so the child runs as `nobody` (uid 65534).
+#[test]
+fn a_read_only_database_is_reported() {
+    let dir = project(CONFIG, GATED);
+    let d = dir.path();
+    let out = aine(d, &["run", "wf.workflow.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    // Checkpoint-free state: close cleanly, then make everything readable but not writable.
+    let db = d.join(".aine/aine.db");
+    for entry in std::fs::read_dir(d.join(".aine")).unwrap() {
+        let p = entry.unwrap().path();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o444)).unwrap();
+    }
+    std::fs::set_permissions(d.join(".aine"), std::fs::Permissions::from_mode(0o555)).unwrap();
+    std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let before = std::fs::read(&db).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_aine"));
+    cmd.current_dir(d)
+        .args(["run", "wf.workflow.yaml"])
+        .stdin(Stdio::null());
+    // SAFETY-free: `uid` only sets the child's user id before exec.
+    if is_root() {
+        cmd.uid(65534).gid(65534);
+    }
+    let out = cmd.output().unwrap();
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(6), "{err}");
+    assert!(err.contains("read-only"), "{err}");
+    assert_eq!(std::fs::read(&db).unwrap(), before, "the database changed");
+}
+
+fn is_root() -> bool {
+    // A root process can open a 0444 file for writing; nobody else can.
+    let probe = tempfile::NamedTempFile::new().unwrap();
+    std::fs::set_permissions(probe.path(), std::fs::Permissions::from_mode(0o444)).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(probe.path())
+        .is_ok()
+}
