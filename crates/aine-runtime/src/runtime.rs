@@ -579,7 +579,8 @@ fn reviewed_step(workflow: &Workflow, gate_step: &StepId) -> Option<StepId> {
 
 /// What templates and conditions see: `inputs`, `run.id`, and for each finished step
 /// `steps.<id>.outcome` (`ok`, `unsure`, ...) and `steps.<id>.output`; for a decided gate
-/// `steps.<id>.outcome` is the decision and `steps.<id>.decided_by` the person. A builtin's `with`
+/// `steps.<id>.outcome` is the decision and `steps.<id>.decided_by` the person (`passed` and
+/// null for a gate whose condition did not hold). A builtin's `with`
 /// also sees `step.id` and `step.attempt`.
 pub fn template_context(run: &RunId, state: &RunState) -> Value {
     let mut steps = serde_json::Map::new();
@@ -595,6 +596,12 @@ pub fn template_context(run: &RunId, state: &RunState) -> Value {
                 steps.insert(
                     id.to_string(),
                     json!({ "outcome": decision.kind(), "decided_by": by }),
+                );
+            }
+            aine_engine::StepState::GatePassed { .. } => {
+                steps.insert(
+                    id.to_string(),
+                    json!({ "outcome": "passed", "decided_by": null }),
                 );
             }
             _ => {}

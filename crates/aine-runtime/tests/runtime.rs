@@ -1,0 +1,268 @@
+//! The runtime against a real SQLite store in a temporary directory.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers"
+)]
+
+use std::sync::Arc;
+
+use aine_runtime::{Config, Error, Quiet, Runtime, SystemClock};
+use aine_store::{Store, StoreOptions};
+use aine_types::{Decision, Event, PersonId, RunStatus, StepId};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+const CONFIG: &str =
+    "[people.alice]\n[people.bob]\n[people.root]\n[roles]\npo = [\"alice\"]\nadmin = [\"root\"]\n";
+
+async fn setup(workflow: &str) -> (TempDir, Runtime) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("aine.toml"), CONFIG).unwrap();
+    std::fs::write(dir.path().join("wf.workflow.yaml"), workflow).unwrap();
+    let config = Config::load_dir(dir.path()).unwrap();
+    let store = Store::open(&config.database, &StoreOptions::default())
+        .await
+        .unwrap();
+    let rt = Runtime::new(
+        store,
+        Arc::new(aine_runtime::core_registry().unwrap()),
+        Arc::new(config),
+        Arc::new(SystemClock),
+    );
+    (dir, rt)
+}
+
+fn person(p: &str) -> PersonId {
+    PersonId::new(p).unwrap()
+}
+
+const GATED: &str = r#"
+workflow: w
+version: 1
+owners:
+  po: { role: po }
+inputs:
+  who: { type: string }
+steps:
+  - id: a
+    builtin: core.echo
+    with: { message: "hi {{ inputs.who }}" }
+  - id: g
+    gate: { owner: po, when: "inputs.who != 'skip'" }
+  - id: b
+    builtin: core.echo
+    with: { message: "{{ steps.a.output.message }} / {{ steps.g.outcome }}" }
+"#;
+
+async fn output_of(rt: &Runtime, run: &aine_types::RunId, step: &str) -> Value {
+    let view = rt.view(run).await.unwrap();
+    view.steps
+        .into_iter()
+        .find(|s| s.id.as_str() == step)
+        .and_then(|s| s.output)
+        .unwrap_or(Value::Null)
+}
+
+#[tokio::test]
+async fn a_false_condition_passes_the_gate_without_a_decision() {
+    let (dir, rt) = setup(GATED).await;
+    let run = rt
+        .start(&dir.path().join("wf.workflow.yaml"), json!({"who": "skip"}))
+        .await
+        .unwrap();
+    let summary = rt.drive(&run, &Quiet).await.unwrap();
+    assert_eq!(summary.status, RunStatus::Succeeded);
+    let view = rt.view(&run).await.unwrap();
+    assert_eq!(view.steps[1].state, "passed");
+    assert!(
+        view.steps[1].why.as_deref().unwrap().contains("is false"),
+        "{:?}",
+        view.steps[1].why
+    );
+}
+
+#[tokio::test]
+async fn an_edit_replaces_the_reviewed_output_for_later_steps() {
+    let (dir, rt) = setup(&GATED.replace("when: \"inputs.who != 'skip'\"", "reviews: a")).await;
+    let run = rt
+        .start(&dir.path().join("wf.workflow.yaml"), json!({"who": "bo"}))
+        .await
+        .unwrap();
+    let summary = rt.drive(&run, &Quiet).await.unwrap();
+    assert_eq!(summary.status, RunStatus::Waiting);
+    let waiting = summary.waiting.unwrap();
+    assert_eq!(waiting.people, vec![person("alice")]);
+    let err = rt
+        .decide(
+            &waiting.gate,
+            &person("alice"),
+            Decision::Edit {
+                output: json!({"text": 1}),
+            },
+            "",
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::EditBreaksContract { .. }), "{err}");
+    rt.decide(
+        &waiting.gate,
+        &person("alice"),
+        Decision::Edit {
+            output: json!({"message": "edited"}),
+        },
+        "tone",
+    )
+    .await
+    .unwrap();
+    let summary = rt.drive(&run, &Quiet).await.unwrap();
+    assert_eq!(summary.status, RunStatus::Succeeded);
+    assert_eq!(
+        output_of(&rt, &run, "b").await,
+        json!({"message": "edited / edit"})
+    );
+}
+
+#[tokio::test]
+async fn only_owners_and_admins_decide() {
+    let (dir, rt) = setup(GATED).await;
+    let run = rt
+        .start(&dir.path().join("wf.workflow.yaml"), json!({"who": "x"}))
+        .await
+        .unwrap();
+    let gate = rt.drive(&run, &Quiet).await.unwrap().waiting.unwrap().gate;
+    let err = rt
+        .decide(&gate, &person("bob"), Decision::Approve, "")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotOwner { .. }), "{err}");
+    let err = rt
+        .decide(&gate, &person("eve"), Decision::Approve, "")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::UnknownPerson { .. }), "{err}");
+    rt.decide(&gate, &person("root"), Decision::Reject, "admin says no")
+        .await
+        .unwrap();
+    let summary = rt.drive(&run, &Quiet).await.unwrap();
+    assert_eq!(summary.status, RunStatus::Rejected);
+    assert!(
+        summary
+            .why
+            .unwrap()
+            .contains("root rejected at gate `g`: admin says no")
+    );
+    let err = rt
+        .decide(&gate, &person("alice"), Decision::Approve, "")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::GateNotOpen { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn a_failing_builtin_ends_the_run_failed_with_the_reason() {
+    let workflow = "workflow: w\nversion: 1\nsteps:\n  - id: a\n    builtin: file.append\n    with: { path: \".\", line: x }\n  - id: b\n    builtin: core.echo\n    with: { message: never }\n";
+    let (dir, rt) = setup(workflow).await;
+    let run = rt
+        .start(&dir.path().join("wf.workflow.yaml"), json!({}))
+        .await
+        .unwrap();
+    let summary = rt.drive(&run, &Quiet).await.unwrap();
+    assert_eq!(summary.status, RunStatus::Failed);
+    assert!(
+        summary
+            .why
+            .as_deref()
+            .unwrap()
+            .contains("step `a` ended failed"),
+        "{summary:?}"
+    );
+    let view = rt.view(&run).await.unwrap();
+    assert_eq!(view.steps[0].state, "failed");
+    assert!(
+        view.steps[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("cannot append"),
+        "{:?}",
+        view.steps[0]
+    );
+    assert_eq!(view.steps[1].state, "pending");
+}
+
+#[tokio::test]
+async fn resume_retries_an_interrupted_step_with_the_next_attempt() {
+    let (dir, rt) = setup(GATED).await;
+    let run = rt
+        .start(&dir.path().join("wf.workflow.yaml"), json!({"who": "skip"}))
+        .await
+        .unwrap();
+    // Simulate a crash after the first step started but before it finished.
+    let started = Event::StepStarted {
+        step: StepId::new("a").unwrap(),
+        attempt: 1,
+    };
+    rt.store().append(&run, 2, &[started], 0).await.unwrap();
+    let summary = rt.resume(&run, &Quiet).await.unwrap();
+    assert_eq!(summary.status, RunStatus::Succeeded);
+    let view = rt.view(&run).await.unwrap();
+    assert_eq!(view.steps[0].attempts, 2);
+    assert!(
+        view.steps[0]
+            .why
+            .as_deref()
+            .unwrap()
+            .contains("after an interrupted attempt")
+    );
+    let err = rt.resume(&run, &Quiet).await.unwrap_err();
+    assert!(matches!(err, Error::RunFinished { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn inputs_are_checked_against_the_workflow() {
+    let (dir, rt) = setup(GATED).await;
+    let path = dir.path().join("wf.workflow.yaml");
+    for (inputs, expected) in [
+        (json!({}), "missing required input `who`"),
+        (json!({"who": 3}), "input `who`"),
+        (json!({"who": "x", "extra": 1}), "unknown input `extra`"),
+    ] {
+        let err = rt.start(&path, inputs).await.unwrap_err();
+        assert!(err.to_string().contains(expected), "{err}");
+    }
+    assert!(
+        rt.store()
+            .runs(&Default::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn two_deciders_racing_on_one_gate_get_one_decision() {
+    let (dir, rt) = setup(GATED).await;
+    let run = rt
+        .start(&dir.path().join("wf.workflow.yaml"), json!({"who": "x"}))
+        .await
+        .unwrap();
+    let gate = rt.drive(&run, &Quiet).await.unwrap().waiting.unwrap().gate;
+    let (alice, root) = (person("alice"), person("root"));
+    let (a, b) = tokio::join!(
+        rt.decide(&gate, &alice, Decision::Approve, "a"),
+        rt.decide(&gate, &root, Decision::Reject, "b"),
+    );
+    assert_eq!(
+        usize::from(a.is_ok()) + usize::from(b.is_ok()),
+        1,
+        "{a:?} {b:?}"
+    );
+    let journal = rt.store().journal(&run).await.unwrap();
+    let decisions = journal
+        .iter()
+        .filter(|e| matches!(e.event, Event::GateDecided { .. }))
+        .count();
+    assert_eq!(decisions, 1);
+}
