@@ -178,6 +178,56 @@ pub fn print_view(view: &RunView) {
         &["STEP", "KIND", "STATE", "ATTEMPTS", "DURATION", "WHY"],
         &rows,
     );
+    print_calls(view);
+}
+
+/// The model calls of a run, with tokens and cost per call, per step and for the run.
+fn print_calls(view: &RunView) {
+    let calls: Vec<Vec<String>> = view
+        .steps
+        .iter()
+        .flat_map(|s| {
+            s.calls.iter().map(move |c| {
+                vec![
+                    format!("{}#{}", s.id, c.call),
+                    c.model.clone(),
+                    c.reason.clone(),
+                    match &c.detail {
+                        Some(d) => format!("{}: {d}", c.result),
+                        None => c.result.clone(),
+                    },
+                    format!("{}+{}", c.spend.input_tokens, c.spend.output_tokens),
+                    c.spend.usd.to_string(),
+                    duration(c.latency_ms),
+                ]
+            })
+        })
+        .collect();
+    if calls.is_empty() {
+        return;
+    }
+    println!();
+    table(
+        &[
+            "CALL",
+            "MODEL",
+            "WHY",
+            "RESULT",
+            "TOKENS IN+OUT",
+            "COST",
+            "LATENCY",
+        ],
+        &calls,
+    );
+    for s in view.steps.iter().filter(|s| !s.calls.is_empty()) {
+        println!(
+            "  step {}: {} tokens, {}",
+            s.id,
+            s.spend.tokens(),
+            s.spend.usd
+        );
+    }
+    println!("  run: {} tokens, {}", view.spend.tokens(), view.spend.usd);
 }
 
 pub fn print_summary(summary: &RunSummary) {

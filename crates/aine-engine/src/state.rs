@@ -1,6 +1,6 @@
 //! The run state and its transition function.
 
-use aine_types::{Decision, Event, GateId, Outcome, PersonId, RoleName, RunStatus, StepId};
+use aine_types::{Decision, Event, GateId, Outcome, PersonId, RoleName, RunStatus, Spend, StepId};
 use serde_json::Value;
 
 use crate::{Plan, PlanStepKind};
@@ -116,6 +116,12 @@ pub enum EngineError {
     },
     #[error("gate {0} is not open")]
     GateNotOpen(GateId),
+    #[error("model call {got} of step `{step}` does not follow call {expected}")]
+    WrongCall {
+        step: StepId,
+        expected: u32,
+        got: u32,
+    },
     #[error("the run must finish `{expected}` here, not `{got}`")]
     WrongFinish { expected: String, got: RunStatus },
 }
@@ -131,19 +137,27 @@ pub struct RunState {
     cursor: usize,
     /// Set when a step's outcome or a rejection decided how the run ends.
     ending: Option<(RunStatus, String)>,
+    /// The `ModelCalled` events of each step, in order (a resumed step replays them).
+    calls: Vec<Vec<Event>>,
+    /// Spend of each step, and of the whole run.
+    step_spend: Vec<Spend>,
+    total_spend: Spend,
 }
 
 impl RunState {
     /// The state of a run of `plan` before its first event.
     pub fn new(plan: Plan) -> Self {
-        let steps = vec![StepState::Pending; plan.steps.len()];
+        let n = plan.steps.len();
         Self {
             plan,
             phase: Phase::NotStarted,
             inputs: Value::Null,
-            steps,
+            steps: vec![StepState::Pending; n],
             cursor: 0,
             ending: None,
+            calls: vec![Vec::new(); n],
+            step_spend: vec![Spend::default(); n],
+            total_spend: Spend::default(),
         }
     }
 
@@ -192,6 +206,28 @@ impl RunState {
     /// The state of step `id`.
     pub fn step(&self, id: &StepId) -> Option<&StepState> {
         self.plan.index_of(id).and_then(|i| self.steps.get(i))
+    }
+
+    /// The `ModelCalled` events journaled for step `id`, in call order.
+    pub fn model_calls(&self, id: &StepId) -> &[Event] {
+        self.plan
+            .index_of(id)
+            .and_then(|i| self.calls.get(i))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// Tokens and USD spent by step `id` so far.
+    pub fn step_spend(&self, id: &StepId) -> Spend {
+        self.plan
+            .index_of(id)
+            .and_then(|i| self.step_spend.get(i).copied())
+            .unwrap_or_default()
+    }
+
+    /// Tokens and USD spent by the whole run so far.
+    pub fn total_spend(&self) -> Spend {
+        self.total_spend
     }
 
     /// Applies one event. On success returns what to do next; on refusal the state is unchanged.
@@ -356,6 +392,29 @@ impl RunState {
                 };
                 self.cursor += 1;
             }
+            Event::ModelCalled {
+                step, call, spend, ..
+            } => {
+                self.require_running()?;
+                let i = self.current(kind, step)?;
+                if !matches!(self.steps[i], StepState::Running { .. }) {
+                    return Err(EngineError::WrongStepState {
+                        event: kind,
+                        step: step.clone(),
+                    });
+                }
+                let expected = self.calls[i].len() as u32 + 1;
+                if *call != expected {
+                    return Err(EngineError::WrongCall {
+                        step: step.clone(),
+                        expected,
+                        got: *call,
+                    });
+                }
+                self.calls[i].push(event.clone());
+                self.step_spend[i] += *spend;
+                self.total_spend += *spend;
+            }
             Event::GateEvaluated { step, open, why } => {
                 self.require_running()?;
                 let i = self.current(kind, step)?;
@@ -509,6 +568,18 @@ impl RunState {
             let task_state = matches!(s, StepState::Running { .. } | StepState::Finished { .. });
             if (is_gate && task_state) || (!is_gate && gate_state) {
                 return Err(format!("step {i} has a state of the wrong kind"));
+            }
+        }
+        let summed = self.step_spend.iter().fold(Spend::default(), |mut acc, s| {
+            acc += *s;
+            acc
+        });
+        if summed != self.total_spend {
+            return Err("run spend is not the sum of step spends".into());
+        }
+        for (i, calls) in self.calls.iter().enumerate() {
+            if !calls.is_empty() && i > self.cursor {
+                return Err(format!("step {i} has model calls but was not reached"));
             }
         }
         let open_gates = self

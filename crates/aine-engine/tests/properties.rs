@@ -45,6 +45,7 @@ fn arb_event() -> impl Strategy<Value = Event> {
         1 => Just(started()),
         3 => (id.clone(), 1u32..4).prop_map(|(s, a)| start(s, a)),
         3 => (id.clone(), 1u32..4, arb_outcome()).prop_map(|(s, a, o)| finish(s, a, o)),
+        2 => (id.clone(), 1u32..4, 0i64..100).prop_map(|(s, c, usd)| called(s, c, usd)),
         2 => (id.clone(), any::<bool>()).prop_map(|(s, open)| evaluated(s, open)),
         2 => (id.clone(), 1u64..3).prop_map(|(s, g)| opened(s, g)),
         2 => (id, 1u64..3, arb_decision()).prop_map(|(s, g, d)| decided(s, g, d)),

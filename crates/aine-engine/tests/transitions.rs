@@ -280,3 +280,37 @@ fn illegal_events_are_refused_and_change_nothing() {
         EngineError::Finished(RunStatus::Succeeded),
     );
 }
+
+#[test]
+fn model_calls_accumulate_spend_and_are_kept_for_replay() {
+    let events = [
+        started(),
+        start("a", 1),
+        called("a", 1, 3),
+        start("a", 2),
+        called("a", 2, 4),
+    ];
+    let state = RunState::fold(plan("a b"), &events).unwrap();
+    assert_eq!(state.model_calls(&step("a")).len(), 2);
+    assert_eq!(state.step_spend(&step("a")).tokens(), 30);
+    assert_eq!(state.total_spend().usd.to_string(), "$0.07");
+    check_refused(
+        "a b",
+        &events,
+        called("a", 2, 1),
+        EngineError::WrongCall {
+            step: step("a"),
+            expected: 3,
+            got: 2,
+        },
+    );
+    check_refused(
+        "a b",
+        &[started()],
+        called("a", 1, 1),
+        EngineError::WrongStepState {
+            event: "model_called",
+            step: step("a"),
+        },
+    );
+}

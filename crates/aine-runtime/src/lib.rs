@@ -20,7 +20,7 @@ pub use config::Config;
 pub use error::{Error, Result};
 pub use inputs::parse_inputs;
 pub use runtime::{Observer, Quiet, RunSummary, Runtime, Waiting, plan, template_context};
-pub use view::{GateView, RunView, StepView, run_view};
+pub use view::{CallView, GateView, RunView, StepView, run_view};
 
 /// A registry with the core builtins (`core.echo`, `file.append`, `time.sleep`).
 pub fn core_registry() -> Result<Registry> {

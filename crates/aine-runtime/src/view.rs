@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 
 use aine_store::RunRecord;
-use aine_types::{Event, GateId, JournalEntry, PersonId, RoleName, RunId, RunStatus, StepId};
+use aine_types::{
+    CallResult, Event, GateId, JournalEntry, PersonId, RoleName, RunId, RunStatus, Spend, StepId,
+};
 use aine_workflow::{StepKind, Workflow};
 use serde::Serialize;
 use serde_json::Value;
@@ -21,6 +23,22 @@ pub struct GateView {
     pub reason: Option<String>,
     /// Milliseconds between opening and decision.
     pub waited_ms: Option<i64>,
+}
+
+/// One model call of a step as shown.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CallView {
+    pub call: u32,
+    pub model: String,
+    pub provider: String,
+    /// Why the call happened (first in route, escalation, retry, fallback).
+    pub reason: String,
+    /// `ok`, `unsure`, `violation`, `provider_error` or `budget_refused`.
+    pub result: String,
+    /// The verdict's detail or the provider error's message.
+    pub detail: Option<String>,
+    pub spend: Spend,
+    pub latency_ms: u64,
 }
 
 /// One step of a run as shown.
@@ -42,6 +60,10 @@ pub struct StepView {
     pub error: Option<String>,
     pub output: Option<Value>,
     pub gate: Option<GateView>,
+    /// Model calls, in order (model steps only).
+    pub calls: Vec<CallView>,
+    /// Tokens and USD spent by the step.
+    pub spend: Spend,
 }
 
 /// A run as shown by `aine show`.
@@ -57,6 +79,8 @@ pub struct RunView {
     pub updated_at_ms: i64,
     pub inputs: Value,
     pub steps: Vec<StepView>,
+    /// Tokens and USD spent by the run.
+    pub spend: Spend,
     /// Number of journaled events.
     pub events: u64,
 }
@@ -80,6 +104,8 @@ pub fn run_view(record: &RunRecord, workflow: &Workflow, journal: &[JournalEntry
             error: None,
             output: None,
             gate: None,
+            calls: Vec::new(),
+            spend: Spend::default(),
         })
         .collect();
     let index: HashMap<StepId, usize> = steps
@@ -118,6 +144,41 @@ pub fn run_view(record: &RunRecord, workflow: &Workflow, journal: &[JournalEntry
                         aine_types::Outcome::Unsure { reason, .. } => Some(reason.clone()),
                         aine_types::Outcome::Ok { .. } => None,
                     };
+                }
+            }
+            Event::ModelCalled {
+                step,
+                call,
+                model,
+                provider,
+                reason,
+                result,
+                spend,
+                latency_ms,
+            } => {
+                if let Some(s) = step_of(step).and_then(|i| steps.get_mut(i)) {
+                    let (result, detail) = match result {
+                        CallResult::Answered {
+                            verdict, detail, ..
+                        } => (verdict.clone(), detail.clone()),
+                        CallResult::ProviderError { kind, message, .. } => {
+                            (format!("provider_error ({kind})"), Some(message.clone()))
+                        }
+                        CallResult::BudgetRefused { detail } => {
+                            ("budget_refused".to_owned(), Some(detail.clone()))
+                        }
+                    };
+                    s.spend += *spend;
+                    s.calls.push(CallView {
+                        call: *call,
+                        model: model.clone(),
+                        provider: provider.clone(),
+                        reason: reason.clone(),
+                        result,
+                        detail,
+                        spend: *spend,
+                        latency_ms: *latency_ms,
+                    });
                 }
             }
             Event::GateEvaluated { step, open, why } => {
@@ -178,6 +239,10 @@ pub fn run_view(record: &RunRecord, workflow: &Workflow, journal: &[JournalEntry
         created_at_ms: record.created_at_ms,
         updated_at_ms: record.updated_at_ms,
         inputs,
+        spend: steps.iter().fold(Spend::default(), |mut acc, s| {
+            acc += s.spend;
+            acc
+        }),
         steps,
         events: journal.len() as u64,
     }

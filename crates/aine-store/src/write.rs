@@ -239,6 +239,7 @@ impl Store {
                 Event::RunStarted { .. }
                 | Event::StepStarted { .. }
                 | Event::StepFinished { .. }
+                | Event::ModelCalled { .. }
                 | Event::GateEvaluated { .. }
                 | Event::RunFinished { .. } => {}
             }
@@ -278,9 +279,10 @@ fn project_status(events: &[Event]) -> Option<(RunStatus, Option<GateId>)> {
         Event::RunStarted { .. } | Event::GateDecided { .. } => Some((RunStatus::Running, None)),
         Event::GateOpened { gate, .. } => Some((RunStatus::Waiting, Some(*gate))),
         Event::RunFinished { status, .. } => Some((*status, None)),
-        Event::StepStarted { .. } | Event::StepFinished { .. } | Event::GateEvaluated { .. } => {
-            projected
-        }
+        Event::StepStarted { .. }
+        | Event::StepFinished { .. }
+        | Event::ModelCalled { .. }
+        | Event::GateEvaluated { .. } => projected,
     })
 }
 

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{GateId, Outcome, PersonId, RoleName, StepId};
+use crate::{GateId, Outcome, PersonId, RoleName, Spend, StepId};
 
 /// The status of a run, as stored and shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -86,6 +86,30 @@ impl Decision {
     }
 }
 
+/// What one model call of a model step came to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum CallResult {
+    /// The provider answered. `verdict` is what the runtime made of the answer against the
+    /// step's contract: `ok`, `unsure` or `violation` (with `detail`).
+    Answered {
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        finish_reason: Option<String>,
+        verdict: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
+    },
+    /// The provider failed (timeout, 429, 5xx, truncated body, ...); `kind` names the class.
+    ProviderError {
+        kind: String,
+        message: String,
+        retryable: bool,
+    },
+    /// The call was not made: its worst-case cost could exceed a budget (`detail` says which).
+    BudgetRefused { detail: String },
+}
+
 /// One journaled event of a run.
 ///
 /// Every event is committed to the journal before its effect counts as done (DESIGN.md, "Run
@@ -112,6 +136,24 @@ pub enum Event {
         why: String,
         /// Wall time of the attempt in milliseconds.
         duration_ms: u64,
+    },
+    /// A model step made (or, for `BudgetRefused`, declined to make) one model call. Journaled
+    /// as soon as the answer arrives, so a resumed step replays it instead of paying again.
+    ModelCalled {
+        step: StepId,
+        /// 1-based index of the call within the step, across interrupted attempts.
+        call: u32,
+        /// Route name, e.g. `local/gemma-3-270m`.
+        model: String,
+        /// `gen_ai.provider.name`, e.g. `openai`, `llama.cpp`.
+        provider: String,
+        /// Why this call happened: first in route, escalation, retry, fallback.
+        reason: String,
+        result: CallResult,
+        /// Tokens and cost of this call (zero for a refused call).
+        spend: Spend,
+        /// Wall time of the call in milliseconds.
+        latency_ms: u64,
     },
     /// A gate's `when` condition was evaluated; a closed gate (`open: false`) is passed.
     GateEvaluated {
@@ -144,6 +186,7 @@ impl Event {
             Event::RunStarted { .. } => "run_started",
             Event::StepStarted { .. } => "step_started",
             Event::StepFinished { .. } => "step_finished",
+            Event::ModelCalled { .. } => "model_called",
             Event::GateEvaluated { .. } => "gate_evaluated",
             Event::GateOpened { .. } => "gate_opened",
             Event::GateDecided { .. } => "gate_decided",

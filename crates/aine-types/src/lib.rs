@@ -6,8 +6,11 @@
 
 mod event;
 mod ids;
+mod money;
 mod outcome;
 
-pub use event::{Decision, Event, JournalEntry, RunStatus};
+pub use event::{CallResult, Decision, Event, JournalEntry, RunStatus};
 pub use ids::{GateId, IdError, PersonId, RoleName, RunId, StepId};
+pub use money::{Spend, Usd};
 pub use outcome::Outcome;
+pub use rust_decimal::Decimal;

@@ -69,6 +69,28 @@ pub fn ok(v: serde_json::Value) -> Outcome {
     Outcome::Ok { value: v }
 }
 
+pub fn called(id: &str, call: u32, cents: i64) -> Event {
+    Event::ModelCalled {
+        step: step(id),
+        call,
+        model: "local/m".into(),
+        provider: "test".into(),
+        reason: "route[0]".into(),
+        result: aine_types::CallResult::Answered {
+            text: "{}".into(),
+            finish_reason: None,
+            verdict: "ok".into(),
+            detail: None,
+        },
+        spend: aine_types::Spend {
+            input_tokens: 10,
+            output_tokens: 5,
+            usd: aine_types::Usd(aine_types::Decimal::new(cents, 2)),
+        },
+        latency_ms: 1,
+    }
+}
+
 pub fn evaluated(id: &str, open: bool) -> Event {
     Event::GateEvaluated {
         step: step(id),
