@@ -163,7 +163,7 @@ impl Workflow {
             .ok_or_else(|| RenderError::UnknownStep { step: id.clone() })
     }
 
-    /// Renders a builtin step's `with` against `ctx` (`{ inputs, steps, run }`): every string
+    /// Renders a builtin step's `with` (or a model step's, the input of its fallback builtin) against `ctx` (`{ inputs, steps, run }`): every string
     /// is a template and renders to a string, except a string that is exactly one
     /// `{{ expression }}`, which becomes the expression's JSON value (so
     /// `"{{ inputs.sources }}"` stays a list; write `{{ x | string }}` to force text).
@@ -174,13 +174,17 @@ impl Workflow {
     /// [`RenderError`] for an unknown or non-builtin step, or a template that fails (e.g. it
     /// prints an undefined value).
     pub fn render_with(&self, step: &StepId, ctx: &Value) -> Result<Value, RenderError> {
-        let StepKind::Builtin(b) = self.kind(step)? else {
-            return Err(RenderError::WrongKind {
-                step: step.clone(),
-                expected: "builtin",
-            });
+        let with = match self.kind(step)? {
+            StepKind::Builtin(b) => &b.with,
+            StepKind::Model(m) => &m.with,
+            StepKind::Gate(_) => {
+                return Err(RenderError::WrongKind {
+                    step: step.clone(),
+                    expected: "builtin or model",
+                });
+            }
         };
-        self.render_value(step, &b.with, String::new(), ctx)
+        self.render_value(step, with, String::new(), ctx)
     }
 
     fn render_value(

@@ -126,6 +126,9 @@ pub struct ModelStep {
     /// `fallback_builtin:` — the builtin that stands in when no model is configured or the
     /// budget is spent.
     pub fallback_builtin: Option<String>,
+    /// `with:` — the fallback builtin's input (strings are templates); an empty object without
+    /// a fallback.
+    pub with: serde_json::Value,
 }
 
 /// Outcomes that trigger escalation to the next model of a route.

@@ -148,14 +148,20 @@ impl Reader<'_> {
             Some(Flavor::Gate) => raw.gate = f.get("gate").map(|g| self.gate(&mut raw, g)),
             None => {}
         }
-        if f.get("with").is_some() && raw.flavor.is_some_and(|k| k != Flavor::Builtin) {
+        let fallback = f.get("fallback_builtin");
+        let with_allowed = match raw.flavor {
+            Some(Flavor::Builtin) => true,
+            Some(Flavor::Model) => fallback.is_some(),
+            _ => false,
+        };
+        if f.get("with").is_some() && !with_allowed {
             self.d.error(
                 f.key_pos("with"),
-                "`with` is only allowed on builtin steps",
-                None,
+                "`with` is only allowed on builtin steps and on model steps with a `fallback_builtin`",
+                Some("on a model step, `with` is the input of its fallback builtin".to_owned()),
             );
         }
-        if let Some(fb) = f.get("fallback_builtin") {
+        if let Some(fb) = fallback {
             if raw.flavor.is_some_and(|k| k != Flavor::Model) {
                 self.d.error(
                     f.key_pos("fallback_builtin"),
@@ -165,9 +171,15 @@ impl Reader<'_> {
             }
             if let Some(s) = yaml::string(&mut self.d, "`fallback_builtin`", fb) {
                 let name = s.as_str().to_owned();
-                self.check_builtin(s);
+                let with = if raw.flavor == Some(Flavor::Model) {
+                    self.with(&mut raw, &prefix, &f, s)
+                } else {
+                    self.check_builtin(s);
+                    None
+                };
                 if let Some(StepKind::Model(m)) = &mut raw.kind {
                     m.fallback_builtin = Some(name);
+                    m.with = with.unwrap_or_default();
                 }
             }
         }
@@ -207,6 +219,22 @@ impl Reader<'_> {
 
     fn builtin(&mut self, raw: &mut RawStep, prefix: &str, f: &Fields<'_>) -> Option<BuiltinStep> {
         let name = yaml::string(&mut self.d, "`builtin`", f.get("builtin")?)?;
+        let with = self.with(raw, prefix, f, name)?;
+        Some(BuiltinStep {
+            name: name.as_str().to_owned(),
+            with,
+        })
+    }
+
+    /// Reads `with` (the input of builtin `name`: every string is a template) and checks its keys
+    /// against the builtin's input schema.
+    fn with(
+        &mut self,
+        raw: &mut RawStep,
+        prefix: &str,
+        f: &Fields<'_>,
+        name: &MarkedScalarNode,
+    ) -> Option<Value> {
         let schema = self.check_builtin(name);
         let with_node = f.get("with");
         let with = match with_node {
@@ -231,10 +259,7 @@ impl Reader<'_> {
             let at = with_node.map_or_else(|| scalar_pos(name), yaml::pos);
             self.check_with(name.as_str(), schema, with_node, at);
         }
-        Some(BuiltinStep {
-            name: name.as_str().to_owned(),
-            with,
-        })
+        Some(with)
     }
 
     /// Checks `with` keys against the builtin's input schema: no key outside `properties` when
@@ -323,6 +348,7 @@ impl Reader<'_> {
             context_budget_tokens,
             max_output_tokens,
             fallback_builtin: None,
+            with: Value::Object(Map::new()),
         })
     }
 

@@ -224,9 +224,11 @@ fn render_calls_check_the_step_and_its_kind() {
             expected: "model"
         }
     );
+    // A model step's `with` is its fallback builtin's input (empty here).
+    assert_eq!(w.render_with(&id("draft"), &ctx()).unwrap(), serde_json::json!({}));
     assert_eq!(
-        w.render_with(&id("draft"), &ctx()).unwrap_err().to_string(),
-        "step `draft` is not a builtin step"
+        w.render_with(&id("review"), &ctx()).unwrap_err().to_string(),
+        "step `review` is not a builtin or model step"
     );
     assert_eq!(
         w.eval_when(&id("nope"), &ctx()).unwrap_err().to_string(),

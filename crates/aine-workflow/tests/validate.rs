@@ -332,7 +332,8 @@ fn with_and_fallback_only_on_their_step_kinds() {
         ",
         "
         t.workflow.yaml:6:5: `fallback_builtin` is only allowed on model steps
-        t.workflow.yaml:12:5: `with` is only allowed on builtin steps
+        t.workflow.yaml:12:5: `with` is only allowed on builtin steps and on model steps with a `fallback_builtin`
+          hint: on a model step, `with` is the input of its fallback builtin
         2 errors
         ",
     );
