@@ -105,6 +105,9 @@ pub enum CallResult {
         kind: String,
         message: String,
         retryable: bool,
+        /// The provider's `Retry-After`, in milliseconds, if it sent one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after_ms: Option<u64>,
     },
     /// The call was not made: its worst-case cost could exceed a budget (`detail` says which).
     BudgetRefused { detail: String },
