@@ -109,6 +109,11 @@ pub enum Error {
         source: serde_json::Error,
     },
 
+    /// An audit entry could not be canonicalized (RFC 8785), e.g. a payload number that is not
+    /// finite.
+    #[error("cannot canonicalize an audit entry: {detail}")]
+    Canonical { detail: String },
+
     /// Any other SQLite or sqlx failure (disk full, I/O error, ...).
     #[error(
         "database `{}` failed ({source}); if this persists, check the disk and run `sqlite3 {} 'PRAGMA integrity_check'`",

@@ -27,6 +27,7 @@
 //! with `NORMAL`, both far above the rate of model calls), and batched appends pay one sync per
 //! batch (about 100,000 events per second in batches of 100).
 
+mod audit;
 mod error;
 mod read;
 mod records;
@@ -39,6 +40,7 @@ use std::time::Duration;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
+pub use audit::{AuditEntry, AuditRecord, AuditVerification, BrokenLink, GENESIS_HASH};
 pub use error::{Error, Result};
 pub use records::{GateRecord, GateStatus, NewRun, RunFilter, RunRecord};
 

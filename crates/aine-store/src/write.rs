@@ -6,7 +6,7 @@ use aine_types::{Event, GateId, JournalEntry, RunId, RunStatus};
 use sqlx::sqlite::SqliteConnection;
 use sqlx::{Sqlite, Transaction};
 
-use crate::{Error, NewRun, Result, Store};
+use crate::{AuditEntry, Error, NewRun, Result, Store};
 
 impl Store {
     /// Creates the run row and journals its first events (normally `RunStarted`) in one
@@ -20,6 +20,18 @@ impl Store {
         &self,
         run: &NewRun,
         events: &[Event],
+        at_ms: i64,
+    ) -> Result<Vec<JournalEntry>> {
+        self.create_run_audited(run, events, &[], at_ms).await
+    }
+
+    /// [`Store::create_run`], also appending `audit` entries to the audit chain in the same
+    /// transaction (see [`crate::AuditEntry`]; `event_index` refers to `events`).
+    pub async fn create_run_audited(
+        &self,
+        run: &NewRun,
+        events: &[Event],
+        audit: &[AuditEntry],
         at_ms: i64,
     ) -> Result<Vec<JournalEntry>> {
         let encoded = encode(events)?;
@@ -49,6 +61,8 @@ impl Store {
             self.append_in(&mut tx, &run.id, 1, events, &encoded, at_ms)
                 .await?
         };
+        self.audit_in(&mut tx, &run.id, 1, &encoded, audit, at_ms)
+            .await?;
         tx.commit().await.map_err(|err| self.map_err(err))?;
         Ok(entries)
     }
@@ -77,6 +91,20 @@ impl Store {
         events: &[Event],
         at_ms: i64,
     ) -> Result<Vec<JournalEntry>> {
+        self.append_audited(run, expected_seq, events, &[], at_ms)
+            .await
+    }
+
+    /// [`Store::append`], also appending `audit` entries to the audit chain in the same
+    /// transaction (see [`crate::AuditEntry`]; `event_index` refers to `events`).
+    pub async fn append_audited(
+        &self,
+        run: &RunId,
+        expected_seq: u64,
+        events: &[Event],
+        audit: &[AuditEntry],
+        at_ms: i64,
+    ) -> Result<Vec<JournalEntry>> {
         if events.is_empty() {
             let record = self.run(run).await?;
             return if record.last_seq.checked_add(1) == Some(expected_seq) {
@@ -93,8 +121,27 @@ impl Store {
         let entries = self
             .append_in(&mut tx, run, expected_seq, events, &encoded, at_ms)
             .await?;
+        self.audit_in(&mut tx, run, expected_seq, &encoded, audit, at_ms)
+            .await?;
         tx.commit().await.map_err(|err| self.map_err(err))?;
         Ok(entries)
+    }
+
+    async fn audit_in(
+        &self,
+        conn: &mut SqliteConnection,
+        run: &RunId,
+        first_seq: u64,
+        encoded: &[String],
+        audit: &[AuditEntry],
+        at_ms: i64,
+    ) -> Result<()> {
+        crate::audit::append_in(conn, Some(run), first_seq, encoded, audit, at_ms)
+            .await
+            .map_err(|e| match e {
+                crate::audit::AppendError::Sql(err) => self.map_err(err),
+                crate::audit::AppendError::Store(err) => err,
+            })
     }
 
     /// Starts a write transaction that holds the write lock from its first statement
