@@ -81,6 +81,30 @@ pub enum Command {
     /// Gates waiting for people: list, inspect and decide them.
     #[command(subcommand)]
     Review(Review),
+    /// The hash-chained audit log: verify it, export it.
+    #[command(subcommand)]
+    Audit(Audit),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Audit {
+    /// Recompute the hash chain and report the first broken link (exit 7 if any).
+    Verify {
+        /// Also check every published spec file against the SHA-256 recorded at publication.
+        #[arg(long)]
+        files: bool,
+        #[command(flatten)]
+        format: Format,
+    },
+    /// Write the audit log as JSON Lines (one entry per line) for external archiving.
+    Export {
+        /// JSON Lines output (the only format; accepted for clarity in scripts).
+        #[arg(long, default_value_t = true)]
+        jsonl: bool,
+        /// Write to FILE instead of stdout.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -6,9 +6,11 @@ use std::sync::Arc;
 use aine_runtime::{Config, Runtime, SystemClock};
 use aine_store::{GateStatus, RunFilter, Store, StoreOptions};
 use aine_types::{Decision, GateId, PersonId, RunId, RunStatus};
+use std::io::Write as _;
+
 use anyhow::{Context, Result, anyhow, bail};
 
-use crate::args::{Cli, Command, Decide, Format, Review};
+use crate::args::{Audit, Cli, Command, Decide, Format, Review};
 use crate::exit;
 use crate::output::{self, Progress};
 
@@ -30,6 +32,7 @@ pub async fn dispatch(cli: Cli) -> Result<u8> {
         Command::Show { run, format } => show(&cli, run, *format).await,
         Command::Resume { run, format } => resume(&cli, run, *format).await,
         Command::Review(review) => self::review(&cli, review).await,
+        Command::Audit(audit) => self::audit(&cli, audit).await,
     }
 }
 
@@ -294,5 +297,49 @@ fn resolve(project: &Path, file: &Path) -> PathBuf {
         file.to_path_buf()
     } else {
         project.join(file)
+    }
+}
+
+async fn audit(cli: &Cli, audit: &Audit) -> Result<u8> {
+    let rt = open_runtime(cli).await?;
+    match audit {
+        Audit::Verify { files, format } => {
+            let chain = rt.store().verify_audit().await?;
+            let checks = if *files {
+                aine_runtime::audit::verify_files(rt.store(), &rt.config().project_dir).await?
+            } else {
+                Vec::new()
+            };
+            let ok = chain.broken.is_none() && checks.iter().all(|c| c.unchanged());
+            if format.json {
+                output::print_json(
+                    &serde_json::json!({ "ok": ok, "chain": chain, "files": checks }),
+                )?;
+            } else {
+                output::print_audit(&chain, &checks, *files);
+            }
+            Ok(if ok { exit::OK } else { exit::VERIFY_FAILED })
+        }
+        Audit::Export { output: path, .. } => {
+            let mut out: Box<dyn std::io::Write> = match path {
+                Some(p) => Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(p)
+                        .with_context(|| format!("cannot create `{}`", p.display()))?,
+                )),
+                None => Box::new(std::io::stdout().lock()),
+            };
+            let mut after = 0;
+            loop {
+                let page = rt.store().audit_log(after, Some(1000)).await?;
+                let Some(last) = page.last() else { break };
+                after = last.seq;
+                for record in &page {
+                    serde_json::to_writer(&mut out, record)?;
+                    out.write_all(b"\n")?;
+                }
+            }
+            out.flush()?;
+            Ok(exit::OK)
+        }
     }
 }

@@ -16,6 +16,8 @@ pub const RUN_NOT_SUCCEEDED: u8 = 4;
 pub const REFUSED: u8 = 5;
 /// The database is locked by another process, read-only, or not an aine database.
 pub const DATABASE: u8 = 6;
+/// A verification failed: the audit chain is broken or a published file changed.
+pub const VERIFY_FAILED: u8 = 7;
 
 /// The text shown under `aine --help`.
 pub const HELP: &str = "\
@@ -26,7 +28,8 @@ Exit codes:
   3  invalid workflow, inputs or aine.toml
   4  the run ended failed or rejected
   5  refused: unknown run or gate, not the gate's owner, unknown person, gate not open, run finished, edit breaks the contract
-  6  database locked by another process, read-only, or not an aine database";
+  6  database locked by another process, read-only, or not an aine database
+  7  verification failed: the audit chain is broken or a published file changed";
 
 /// Maps an error chain to its exit code.
 pub fn code_for(err: &anyhow::Error) -> u8 {

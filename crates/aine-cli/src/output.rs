@@ -400,3 +400,37 @@ impl Observer for Progress {
         }
     }
 }
+
+pub fn print_audit(
+    chain: &aine_store::AuditVerification,
+    files: &[aine_runtime::audit::FileCheck],
+    checked_files: bool,
+) {
+    match &chain.broken {
+        None => println!(
+            "audit log: {} entries, chain intact{}",
+            chain.entries,
+            chain
+                .head
+                .as_ref()
+                .map(|h| format!(", head {h}"))
+                .unwrap_or_default()
+        ),
+        Some(b) => println!("audit log: BROKEN at entry {}: {}", b.seq, b.reason),
+    }
+    if checked_files {
+        if files.is_empty() {
+            println!("published files: none recorded");
+        }
+        for f in files {
+            let state = match &f.actual_sha256 {
+                None => "MISSING".to_owned(),
+                Some(_) if f.unchanged() => "ok".to_owned(),
+                Some(actual) => {
+                    format!("CHANGED (sha256 {actual}, published {})", f.expected_sha256)
+                }
+            };
+            println!("  {} (audit entry {}): {state}", f.path, f.audit_seq);
+        }
+    }
+}

@@ -286,3 +286,31 @@ fn is_root() -> bool {
         .open(probe.path())
         .is_ok()
 }
+
+#[tokio::test]
+async fn an_audit_table_edited_by_hand_fails_verification() {
+    let (dir, _run, gate) = waiting_run();
+    let d = dir.path();
+    let out = aine(
+        d,
+        &[
+            "review", "approve", &gate, "--as", "alice", "--reason", "fine",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    let url = format!("sqlite://{}", d.join(".aine/aine.db").display());
+    use sqlx::Connection;
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::query("UPDATE audit SET actor = 'mallory' WHERE kind = 'gate.decided'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    let out = aine(d, &["audit", "verify"]);
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(7), "{stdout}");
+    assert!(
+        stdout.contains("BROKEN at entry 3: entry 3 was changed"),
+        "{stdout}"
+    );
+}

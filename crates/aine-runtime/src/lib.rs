@@ -5,6 +5,7 @@
 //! Invariants: no SQL here (only `aine-store` has it); the clock is read only through
 //! [`Clock`]; a step's failure is an outcome, never an `Err`.
 
+pub mod audit;
 mod builtin;
 mod clock;
 pub mod config;

@@ -138,7 +138,10 @@ impl Runtime {
             workflow_path: path.display().to_string(),
             workflow_source: source,
         };
-        self.store.create_run(&new_run, &[started], now).await?;
+        let audit = crate::audit::entries(&started, 0, &workflow);
+        self.store
+            .create_run_audited(&new_run, &[started], &audit, now)
+            .await?;
         Ok(run)
     }
 
@@ -171,6 +174,7 @@ impl Runtime {
         } = self.load(run).await?;
         let mut journal = Journal {
             store: &self.store,
+            workflow: &workflow,
             clock: self.clock.as_ref(),
             observer,
             run: *run,
@@ -365,6 +369,7 @@ impl Runtime {
         };
         let mut journal = Journal {
             store: &self.store,
+            workflow: &workflow,
             clock: self.clock.as_ref(),
             observer: &Quiet,
             run: record.run,
@@ -510,6 +515,7 @@ impl Runtime {
 /// Commits events of one run: checks each against the engine, appends it, tells the observer.
 struct Journal<'a> {
     store: &'a Store,
+    workflow: &'a Workflow,
     clock: &'a dyn Clock,
     observer: &'a dyn Observer,
     run: RunId,
@@ -523,12 +529,14 @@ impl Journal<'_> {
             run: self.run,
             source: e,
         })?;
+        let audit = crate::audit::entries(&event, 0, self.workflow);
         let entries = self
             .store
-            .append(
+            .append_audited(
                 &self.run,
                 *self.next_seq,
                 std::slice::from_ref(&event),
+                &audit,
                 self.clock.now_ms(),
             )
             .await?;
