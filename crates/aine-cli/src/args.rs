@@ -84,6 +84,22 @@ pub enum Command {
     /// The hash-chained audit log: verify it, export it.
     #[command(subcommand)]
     Audit(Audit),
+    /// Outcome metrics from run records.
+    #[command(subcommand)]
+    Metrics(Metrics),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Metrics {
+    /// Cycle time, review time, rejection and edit rates, escalation rates, cost per published
+    /// item: per workflow, gate, route and week.
+    Runs {
+        /// Only runs started on or after this date (YYYY-MM-DD, UTC).
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+        #[command(flatten)]
+        format: Format,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -10,7 +10,7 @@ use std::io::Write as _;
 
 use anyhow::{Context, Result, anyhow, bail};
 
-use crate::args::{Audit, Cli, Command, Decide, Format, Review};
+use crate::args::{Audit, Cli, Command, Decide, Format, Metrics, Review};
 use crate::exit;
 use crate::output::{self, Progress};
 
@@ -33,6 +33,9 @@ pub async fn dispatch(cli: Cli) -> Result<u8> {
         Command::Resume { run, format } => resume(&cli, run, *format).await,
         Command::Review(review) => self::review(&cli, review).await,
         Command::Audit(audit) => self::audit(&cli, audit).await,
+        Command::Metrics(Metrics::Runs { since, format }) => {
+            metrics(&cli, since.as_deref(), *format).await
+        }
     }
 }
 
@@ -342,4 +345,26 @@ async fn audit(cli: &Cli, audit: &Audit) -> Result<u8> {
             Ok(exit::OK)
         }
     }
+}
+
+async fn metrics(cli: &Cli, since: Option<&str>, format: Format) -> Result<u8> {
+    let since_ms = match since {
+        None => 0,
+        Some(text) => {
+            let date: jiff::civil::Date = text
+                .parse()
+                .with_context(|| format!("`--since {text}` is not a date; use YYYY-MM-DD"))?;
+            date.to_zoned(jiff::tz::TimeZone::UTC)?
+                .timestamp()
+                .as_millisecond()
+        }
+    };
+    let rt = open_runtime(cli).await?;
+    let metrics = rt.metrics(since_ms).await?;
+    if format.json {
+        output::print_json(&metrics)?;
+    } else {
+        output::print_metrics(&metrics, since);
+    }
+    Ok(exit::OK)
 }

@@ -434,3 +434,146 @@ pub fn print_audit(
         }
     }
 }
+
+fn stats(s: &aine_runtime::metrics::Stats) -> String {
+    match (s.median_ms, s.p90_ms) {
+        (Some(m), Some(p)) => format!(
+            "{} / {}",
+            duration(m.max(0) as u64),
+            duration(p.max(0) as u64)
+        ),
+        _ => "-".to_owned(),
+    }
+}
+
+fn percent(r: Option<f64>) -> String {
+    r.map(|r| format!("{:.0}%", r * 100.0))
+        .unwrap_or_else(|| "-".to_owned())
+}
+
+pub fn print_metrics(m: &aine_runtime::metrics::Metrics, since: Option<&str>) {
+    if m.runs == 0 {
+        println!(
+            "no runs{}; metrics appear once workflows have run",
+            since.map(|s| format!(" since {s}")).unwrap_or_default()
+        );
+        return;
+    }
+    println!(
+        "{} runs{}\n",
+        m.runs,
+        since.map(|s| format!(" since {s}")).unwrap_or_default()
+    );
+    let rows: Vec<Vec<String>> = m
+        .workflows
+        .iter()
+        .map(|w| {
+            vec![
+                w.workflow.clone(),
+                w.runs.to_string(),
+                w.by_status
+                    .iter()
+                    .map(|(k, v)| format!("{k} {v}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                stats(&w.cycle_time),
+                stats(&w.gate_wait),
+                w.spend.usd.to_string(),
+                w.published_items.to_string(),
+                w.cost_per_published_item
+                    .map(|c| c.to_string())
+                    .unwrap_or_else(|| "-".into()),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "WORKFLOW",
+            "RUNS",
+            "STATUS",
+            "CYCLE p50/p90",
+            "REVIEW WAIT p50/p90",
+            "COST",
+            "ITEMS",
+            "COST/ITEM",
+        ],
+        &rows,
+    );
+    if !m.gates.is_empty() {
+        println!();
+        let rows: Vec<Vec<String>> = m
+            .gates
+            .iter()
+            .map(|g| {
+                vec![
+                    format!("{}/{}", g.workflow, g.step),
+                    g.opened.to_string(),
+                    g.decided.to_string(),
+                    percent(g.rejection_rate),
+                    percent(g.edit_rate),
+                    stats(&g.wait),
+                ]
+            })
+            .collect();
+        table(
+            &[
+                "GATE",
+                "OPENED",
+                "DECIDED",
+                "REJECTED",
+                "EDITED",
+                "WAIT p50/p90",
+            ],
+            &rows,
+        );
+    }
+    if !m.routes.is_empty() {
+        println!();
+        let rows: Vec<Vec<String>> = m
+            .routes
+            .iter()
+            .map(|r| {
+                vec![
+                    format!("{}/{}", r.workflow, r.step),
+                    r.executions.to_string(),
+                    percent(r.escalation_rate),
+                    r.calls.to_string(),
+                    r.spend.tokens().to_string(),
+                    r.spend.usd.to_string(),
+                ]
+            })
+            .collect();
+        table(
+            &[
+                "MODEL STEP",
+                "EXECUTIONS",
+                "ESCALATED",
+                "CALLS",
+                "TOKENS",
+                "COST",
+            ],
+            &rows,
+        );
+    }
+    println!();
+    let rows: Vec<Vec<String>> = m
+        .weeks
+        .iter()
+        .map(|w| {
+            vec![
+                w.week.clone(),
+                w.workflow.clone(),
+                w.runs.to_string(),
+                w.spend.usd.to_string(),
+                w.published_items.to_string(),
+                w.cost_per_published_item
+                    .map(|c| c.to_string())
+                    .unwrap_or_else(|| "-".into()),
+            ]
+        })
+        .collect();
+    table(
+        &["WEEK", "WORKFLOW", "RUNS", "COST", "ITEMS", "COST/ITEM"],
+        &rows,
+    );
+}

@@ -314,3 +314,22 @@ async fn an_audit_table_edited_by_hand_fails_verification() {
         "{stdout}"
     );
 }
+
+#[test]
+fn metrics_over_an_empty_database_say_so() {
+    let dir = project(CONFIG, GATED);
+    let out = aine(dir.path(), &["metrics", "runs"]);
+    let (stdout, err) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        stdout.contains("no runs; metrics appear once workflows have run"),
+        "{stdout}"
+    );
+    let out = aine(dir.path(), &["metrics", "runs", "--since", "last tuesday"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        text(&out).1.contains("is not a date; use YYYY-MM-DD"),
+        "{:?}",
+        text(&out)
+    );
+}

@@ -12,6 +12,7 @@ pub mod config;
 mod core_builtins;
 mod error;
 mod inputs;
+pub mod metrics;
 mod runtime;
 mod view;
 

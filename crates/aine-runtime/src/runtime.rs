@@ -414,6 +414,37 @@ impl Runtime {
         Ok(crate::run_view(&record, &workflow, &journal))
     }
 
+    /// Outcome metrics over the runs created at or after `since_ms` (milliseconds since the
+    /// Unix epoch). An empty database gives empty metrics, not an error.
+    pub async fn metrics(&self, since_ms: i64) -> Result<crate::metrics::Metrics> {
+        let runs = self.store.journals_since(since_ms).await?;
+        let mut publish_steps = std::collections::BTreeSet::new();
+        let mut parsed = std::collections::BTreeSet::new();
+        for (record, _) in &runs {
+            if !parsed.insert(record.workflow_path.clone()) {
+                continue;
+            }
+            let source = self.store.workflow_source(&record.id).await?;
+            // A workflow whose prompt or schema files are gone cannot be parsed again; its
+            // runs still count, but nothing in them counts as published.
+            if let Ok(workflow) = aine_workflow::parse(
+                Path::new(&record.workflow_path),
+                &source,
+                self.registry.as_ref(),
+            ) {
+                for step in &workflow.steps {
+                    if matches!(&step.kind, StepKind::Builtin(b) if b.name == crate::audit::PUBLISH_BUILTIN)
+                    {
+                        publish_steps.insert((workflow.name.clone(), step.id.to_string()));
+                    }
+                }
+            }
+        }
+        Ok(crate::metrics::compute(&runs, &|workflow, step| {
+            publish_steps.contains(&(workflow.to_owned(), step.to_owned()))
+        }))
+    }
+
     /// Where `run` stands now, without driving it.
     pub async fn summary(&self, run: &RunId) -> Result<RunSummary> {
         let loaded = self.load(run).await?;

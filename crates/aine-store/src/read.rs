@@ -129,6 +129,26 @@ impl Store {
     ///
     /// Errors: [`Error::Decode`] naming the run whose journal does not decode.
     pub async fn unfinished_journals(&self) -> Result<Vec<(RunRecord, Vec<JournalEntry>)>> {
+        self.journals_where("runs.status IN ('running', 'waiting')", 0)
+            .await
+    }
+
+    /// Every run created at or after `since_ms` (milliseconds since the Unix epoch) with its
+    /// full journal, oldest first, in one query (for outcome metrics).
+    pub async fn journals_since(
+        &self,
+        since_ms: i64,
+    ) -> Result<Vec<(RunRecord, Vec<JournalEntry>)>> {
+        self.journals_where("runs.created_at_ms >= ?1", since_ms)
+            .await
+    }
+
+    /// Runs matching `condition` (SQL over `runs`, may use `?1` = `param`) with their journals.
+    async fn journals_where(
+        &self,
+        condition: &str,
+        param: i64,
+    ) -> Result<Vec<(RunRecord, Vec<JournalEntry>)>> {
         // `group_concat(... ORDER BY ...)` needs SQLite 3.44; sqlx bundles a newer one. A run
         // without events gets NULL.
         let sql = format!(
@@ -137,10 +157,11 @@ impl Store {
                    '{{\"seq\":' || seq || ',\"at_ms\":' || at_ms || ',\"event\":' || event || '}}', \
                    ',' ORDER BY seq) || ']' \
                 FROM journal WHERE journal.run_id = runs.id) \
-             FROM runs WHERE runs.status IN ('running', 'waiting') \
+             FROM runs WHERE {condition} \
              ORDER BY runs.created_at_ms, runs.id"
         );
         let rows = sqlx::query(&sql)
+            .bind(param)
             .fetch_all(&self.inner.reader)
             .await
             .map_err(|err| self.map_err(err))?;
