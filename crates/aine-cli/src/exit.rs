@@ -61,6 +61,7 @@ fn runtime_code(e: &RtError) -> u8 {
         | RtError::UnknownPerson { .. }
         | RtError::NotOwner { .. }
         | RtError::EditNotAllowed { .. }
+        | RtError::EditRequired { .. }
         | RtError::EditBreaksContract { .. } => REFUSED,
         _ => ERROR,
     }

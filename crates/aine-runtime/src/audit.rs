@@ -1,7 +1,7 @@
 //! Which journal events are recorded in the audit log, and with what (issue: governance).
 //!
 //! Recorded: run start and end, gate openings and decisions (who, what, when, why), automatic
-//! approvals by policy, spec publications (with the SHA-256 of each published file), budget
+//! approvals by policy (a gate passed under autonomy `auto`), spec publications (with the SHA-256 of each published file), budget
 //! refusals and escalations. Everything else stays in the journal only.
 
 use aine_store::AuditEntry;
@@ -92,6 +92,15 @@ pub fn entries(event: &Event, index: usize, workflow: &Workflow) -> Vec<AuditEnt
             "spec.published",
             SYSTEM,
             json!({ "step": step, "files": value.get("files").cloned().unwrap_or(Value::Null) }),
+        )],
+        Event::GateEvaluated {
+            step,
+            open: false,
+            why,
+        } => vec![entry(
+            "gate.auto_approved",
+            SYSTEM,
+            json!({ "step": step, "policy": "auto", "why": why }),
         )],
         Event::StepStarted { .. } | Event::StepFinished { .. } | Event::GateEvaluated { .. } => {
             Vec::new()

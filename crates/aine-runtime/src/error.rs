@@ -55,6 +55,10 @@ pub enum Error {
         "gate {gate} (step `{step}`) reviews no earlier step, so it cannot be decided by `edit`; approve or reject it"
     )]
     EditNotAllowed { gate: GateId, step: StepId },
+    #[error(
+        "gate {gate} (step `{step}`) runs under autonomy `suggest`: a person must do the work, so it is decided by `edit` (or `reject`), not `approve`"
+    )]
+    EditRequired { gate: GateId, step: StepId },
     #[error("the edited output breaks the output contract of step `{step}`:\n  {}", .errors.join("\n  "))]
     EditBreaksContract { step: StepId, errors: Vec<String> },
     #[error("the journal of run {run} does not fit its workflow: {source}")]

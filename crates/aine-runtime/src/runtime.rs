@@ -11,7 +11,7 @@ use aine_store::{GateStatus, NewRun, Store};
 use aine_types::{
     Decision, Event, GateId, JournalEntry, Outcome, PersonId, RunId, RunStatus, StepId,
 };
-use aine_workflow::{Contract, StepKind, Workflow};
+use aine_workflow::{Autonomy, Contract, StepKind, Workflow};
 use serde_json::{Value, json};
 use ulid::Ulid;
 
@@ -220,14 +220,7 @@ impl Runtime {
                 }
                 Action::EvaluateGate { step } => {
                     let ctx = template_context(run, &state);
-                    let (open, why) = match workflow.eval_when(&step, &ctx) {
-                        Ok(result) => result,
-                        // A gate is never skipped because its condition could not be evaluated.
-                        Err(e) => (
-                            true,
-                            format!("condition could not be evaluated ({e}); opened to be safe"),
-                        ),
-                    };
+                    let (open, why) = gate_decision(&workflow, &step, &ctx);
                     journal
                         .commit(&mut state, Event::GateEvaluated { step, open, why })
                         .await?;
@@ -345,6 +338,14 @@ impl Runtime {
             mut state,
             mut next_seq,
         } = self.load(&record.run).await?;
+        if workflow.gate_autonomy(&record.step) == Some(Autonomy::Suggest)
+            && matches!(decision, Decision::Approve)
+        {
+            return Err(Error::EditRequired {
+                gate: *gate,
+                step: record.step.clone(),
+            });
+        }
         if let Decision::Edit { output } = &decision {
             let reviewed =
                 reviewed_step(&workflow, &record.step).ok_or_else(|| Error::EditNotAllowed {
@@ -599,6 +600,40 @@ pub fn plan(workflow: &Workflow) -> Plan {
                 },
             })
             .collect(),
+    }
+}
+
+/// Whether gate `step` opens, and why, under its autonomy (DESIGN.md, "Words"):
+/// - `review`: the owner always decides;
+/// - `suggest`: the owner always decides, and only by `edit` (a person does the work);
+/// - `auto`: the gate opens when its `when` condition holds; otherwise the system approves by
+///   policy (recorded in the audit log as `gate.auto_approved`).
+///
+/// A condition that cannot be evaluated opens the gate: a gate is never skipped by an error.
+fn gate_decision(workflow: &Workflow, step: &StepId, ctx: &Value) -> (bool, String) {
+    let (holds, condition) = match workflow.eval_when(step, ctx) {
+        Ok(result) => result,
+        Err(e) => {
+            return (
+                true,
+                format!("condition could not be evaluated ({e}); opened to be safe"),
+            );
+        }
+    };
+    match workflow.gate_autonomy(step).unwrap_or_default() {
+        Autonomy::Review => (
+            true,
+            format!("autonomy `review`: the owner always decides ({condition})"),
+        ),
+        Autonomy::Suggest => (
+            true,
+            "autonomy `suggest`: a person must edit the output before it is used".to_owned(),
+        ),
+        Autonomy::Auto if holds => (true, format!("autonomy `auto`: {condition}")),
+        Autonomy::Auto => (
+            false,
+            format!("autonomy `auto`: {condition}, so the system approved by policy `auto`"),
+        ),
     }
 }
 

@@ -41,6 +41,7 @@ fn person(p: &str) -> PersonId {
 const GATED: &str = r#"
 workflow: w
 version: 1
+autonomy: auto
 owners:
   po: { role: po }
 inputs:
@@ -265,4 +266,68 @@ async fn two_deciders_racing_on_one_gate_get_one_decision() {
         .filter(|e| matches!(e.event, Event::GateDecided { .. }))
         .count();
     assert_eq!(decisions, 1);
+}
+
+#[tokio::test]
+async fn autonomy_decides_whether_a_gate_opens_and_how_it_may_be_decided() {
+    // `review`: the gate opens even though its condition is false.
+    let review = GATED.replace("autonomy: auto", "autonomy: review");
+    let (dir, rt) = setup(&review).await;
+    let run = rt
+        .start(&dir.path().join("wf.workflow.yaml"), json!({"who": "skip"}))
+        .await
+        .unwrap();
+    let summary = rt.drive(&run, &Quiet).await.unwrap();
+    assert_eq!(summary.status, RunStatus::Waiting);
+    assert!(summary.waiting.unwrap().why.contains("autonomy `review`"));
+
+    // `suggest` (set on the stage): approve is refused, an edit is accepted.
+    let suggest = GATED.replace(
+        "gate: { owner: po,",
+        "gate: { owner: po, autonomy: suggest, reviews: a,",
+    );
+    let (dir, rt) = setup(&suggest).await;
+    let run = rt
+        .start(&dir.path().join("wf.workflow.yaml"), json!({"who": "skip"}))
+        .await
+        .unwrap();
+    let gate = rt.drive(&run, &Quiet).await.unwrap().waiting.unwrap().gate;
+    let err = rt
+        .decide(&gate, &person("alice"), Decision::Approve, "")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::EditRequired { .. }), "{err}");
+    rt.decide(
+        &gate,
+        &person("alice"),
+        Decision::Edit {
+            output: json!({"message": "by hand"}),
+        },
+        "",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        rt.drive(&run, &Quiet).await.unwrap().status,
+        RunStatus::Succeeded
+    );
+
+    // `auto` with a false condition: approved by the system, recorded in the audit log.
+    let (dir, rt) = setup(GATED).await;
+    let run = rt
+        .start(&dir.path().join("wf.workflow.yaml"), json!({"who": "skip"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        rt.drive(&run, &Quiet).await.unwrap().status,
+        RunStatus::Succeeded
+    );
+    let log = rt.store().audit_log(0, None).await.unwrap();
+    let auto = log
+        .iter()
+        .find(|e| e.kind == "gate.auto_approved")
+        .expect("an automatic approval entry");
+    assert_eq!(auto.actor, "system");
+    assert_eq!(auto.payload["policy"], "auto");
+    assert_eq!(rt.store().verify_audit().await.unwrap().broken, None);
 }

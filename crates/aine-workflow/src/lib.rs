@@ -235,6 +235,15 @@ impl Workflow {
             .render(step, &prompt_name(step.as_str()), "prompt", ctx)
     }
 
+    /// The autonomy that governs gate `step`: its own `autonomy:`, else the workflow's. `None`
+    /// when `step` is not a gate.
+    pub fn gate_autonomy(&self, step: &StepId) -> Option<Autonomy> {
+        match &self.step(step)?.kind {
+            StepKind::Gate(g) => Some(g.autonomy.unwrap_or(self.autonomy)),
+            _ => None,
+        }
+    }
+
     /// Evaluates a gate's `when` against `ctx` to minijinja truthiness; an absent condition is
     /// `true` (the gate always opens). Returns `(open, why)`, where `why` quotes the condition
     /// and its result, e.g. ``"`steps.check.output.findings | length > 0` is true"``.

@@ -152,4 +152,6 @@ pub struct GateStep {
     /// The step whose output an `edit` replaces: `reviews:`, or the nearest earlier builtin or
     /// model step; `None` when there is none.
     pub reviews: Option<StepId>,
+    /// `autonomy:` of this stage, overriding the workflow's.
+    pub autonomy: Option<Autonomy>,
 }

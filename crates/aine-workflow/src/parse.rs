@@ -163,7 +163,7 @@ impl Reader<'_> {
         owners
     }
 
-    fn autonomy(&mut self, node: &Node) -> Option<Autonomy> {
+    pub(crate) fn autonomy(&mut self, node: &Node) -> Option<Autonomy> {
         let s = yaml::string(&mut self.d, "`autonomy`", node)?;
         match s.as_str() {
             "suggest" => Some(Autonomy::Suggest),

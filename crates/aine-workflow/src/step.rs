@@ -31,7 +31,7 @@ const MODEL_KEYS: [&str; 6] = [
     "context_budget_tokens",
     "max_output_tokens",
 ];
-const GATE_KEYS: [&str; 3] = ["owner", "when", "reviews"];
+const GATE_KEYS: [&str; 4] = ["owner", "when", "reviews", "autonomy"];
 const ESCALATIONS: [&str; 2] = ["unsure", "violation"];
 
 /// Which of the three kinds a step declared.
@@ -48,6 +48,7 @@ pub(crate) struct RawGate {
     pub owner: Option<(String, Pos)>,
     pub when: Option<String>,
     pub reviews: Option<(String, Pos)>,
+    pub autonomy: Option<crate::Autonomy>,
 }
 
 /// A step as read, with positions for cross-step checks.
@@ -422,6 +423,7 @@ impl Reader<'_> {
             .get("reviews")
             .and_then(|n| yaml::string(&mut self.d, "`reviews`", n))
             .map(|s| (s.as_str().to_owned(), scalar_pos(s)));
+        gate.autonomy = g.get("autonomy").and_then(|n| self.autonomy(n));
         gate
     }
 

@@ -259,5 +259,6 @@ fn gate(
         role,
         when: g.when.clone(),
         reviews,
+        autonomy: g.autonomy,
     })
 }

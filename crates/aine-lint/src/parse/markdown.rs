@@ -1,0 +1,293 @@
+//! The Markdown spec formats: GitHub Spec Kit, OpenSpec and Kiro.
+//!
+//! Parsing is line-based on the raw text, so every item keeps its exact line and column;
+//! pulldown-cmark decides which lines are prose, so code blocks, HTML blocks (the `<!-- … -->`
+//! guidance comments of the templates) and front matter are never linted.
+
+use pulldown_cmark::{Event, Options, Parser, Tag};
+
+use crate::model::{Item, ItemKind};
+use crate::parse::{item_at, numbered_lines, offset_in};
+
+/// For each line (index = line number - 1): whether it lies in a code block, an HTML block or
+/// a metadata block.
+fn masked_lines(text: &str) -> Vec<bool> {
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
+    let line_of = |byte: usize| {
+        line_starts
+            .partition_point(|&s| s <= byte)
+            .saturating_sub(1)
+    };
+    let mut masked = vec![false; line_starts.len()];
+    let options = Options::ENABLE_YAML_STYLE_METADATA_BLOCKS
+        | Options::ENABLE_PLUSES_DELIMITED_METADATA_BLOCKS;
+    for (event, range) in Parser::new_ext(text, options).into_offset_iter() {
+        let hide = matches!(
+            event,
+            Event::Start(Tag::CodeBlock(_) | Tag::HtmlBlock | Tag::MetadataBlock(_))
+        );
+        if hide && range.end > range.start {
+            let first = line_of(range.start);
+            let last = line_of(range.end - 1);
+            for m in masked.iter_mut().take(last + 1).skip(first) {
+                *m = true;
+            }
+        }
+    }
+    masked
+}
+
+/// Prose lines of a Markdown text: `(line number, line)`.
+fn prose_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    let masked = masked_lines(text);
+    numbered_lines(text).filter(move |(n, _)| !masked.get(n - 1).copied().unwrap_or(false))
+}
+
+/// A heading line: `(level, title)`.
+fn heading(line: &str) -> Option<(usize, &str)> {
+    let trimmed = line.trim_start();
+    let level = trimmed.bytes().take_while(|&b| b == b'#').count();
+    if level == 0 || level > 6 {
+        return None;
+    }
+    let rest = trimmed.get(level..)?;
+    if !rest.is_empty() && !rest.starts_with(' ') {
+        return None;
+    }
+    Some((level, rest.trim().trim_end_matches('#').trim()))
+}
+
+/// The content of a list item line after its marker (`- `, `* `, `+ `, `1. `, `1) `).
+fn list_item(line: &str) -> Option<&str> {
+    let trimmed = line.trim_start();
+    if let Some(rest) = trimmed
+        .strip_prefix("- ")
+        .or_else(|| trimmed.strip_prefix("* "))
+        .or_else(|| trimmed.strip_prefix("+ "))
+    {
+        return Some(rest);
+    }
+    numbered_item(line).map(|(_, rest)| rest)
+}
+
+/// A numbered list item: `(number, content)`.
+fn numbered_item(line: &str) -> Option<(u32, &str)> {
+    let trimmed = line.trim_start();
+    let digits = trimmed.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
+        return None;
+    }
+    let number = trimmed.get(..digits)?.parse().ok()?;
+    let rest = trimmed.get(digits..)?;
+    let rest = rest
+        .strip_prefix(". ")
+        .or_else(|| rest.strip_prefix(") "))?;
+    Some((number, rest))
+}
+
+fn push(
+    items: &mut Vec<Item>,
+    line_no: usize,
+    line: &str,
+    content: &str,
+    kind: ItemKind,
+    id: Option<String>,
+) {
+    let start = offset_in(line, content);
+    if let Some(item) = item_at(line_no, line, start, line.len(), kind, id) {
+        items.push(item);
+    }
+}
+
+/// A bold id at the start of a list item: `**FR-001**: text`, `**FR-001:** text`, `FR-001: text`.
+fn bold_id(content: &str) -> Option<(&str, &str)> {
+    let rest = content.strip_prefix("**").unwrap_or(content);
+    let id_len = rest
+        .bytes()
+        .take_while(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_' || *b == b'.')
+        .count();
+    let id = rest.get(..id_len)?;
+    let has_shape = id.contains('-')
+        && id.bytes().any(|b| b.is_ascii_digit())
+        && id.bytes().next()?.is_ascii_uppercase();
+    if !has_shape {
+        return None;
+    }
+    let after = rest.get(id_len..)?;
+    let after = after
+        .strip_prefix("**:")
+        .or_else(|| after.strip_prefix(":**"))
+        .or_else(|| after.strip_prefix(':'))?;
+    Some((id, after))
+}
+
+/// GitHub Spec Kit `spec.md`: `FR-###` requirements (`NFR-`, `REQ-` too) are requirements;
+/// other ids (`SC-001` success criteria) and `**Given** … **When** … **Then** …` acceptance
+/// scenarios are scenario items (ids `AS-<story>.<n>`).
+pub(crate) fn parse_spec_kit(text: &str) -> Vec<Item> {
+    let mut items = Vec::new();
+    let mut story = 0u32;
+    let mut scenario = 0u32;
+    for (line_no, line) in prose_lines(text) {
+        if let Some((_, title)) = heading(line) {
+            if title.starts_with("User Story") {
+                story += 1;
+                scenario = 0;
+            }
+            continue;
+        }
+        let Some(content) = list_item(line) else {
+            continue;
+        };
+        if let Some((id, rest)) = bold_id(content) {
+            let kind = if ["FR-", "NFR-", "REQ-"].iter().any(|p| id.starts_with(p)) {
+                ItemKind::Requirement
+            } else {
+                ItemKind::Scenario
+            };
+            push(&mut items, line_no, line, rest, kind, Some(id.to_owned()));
+        } else if content.to_ascii_lowercase().contains("**given**") {
+            scenario += 1;
+            push(
+                &mut items,
+                line_no,
+                line,
+                content,
+                ItemKind::Scenario,
+                Some(format!("AS-{story}.{scenario}")),
+            );
+        }
+    }
+    items
+}
+
+/// OpenSpec `spec.md`: the prose under `### Requirement: Name` is a requirement (id: the name),
+/// the `- **WHEN** …`/`- **THEN** …`/`- **AND** …` steps under `#### Scenario: …` are scenario
+/// items (id: `Name / Scenario`). Sections `## REMOVED …` and `## RENAMED …` are skipped.
+pub(crate) fn parse_open_spec(text: &str) -> Vec<Item> {
+    let mut items = Vec::new();
+    let mut requirement: Option<String> = None;
+    let mut scenario: Option<String> = None;
+    let mut skip_section = false;
+    for (line_no, line) in prose_lines(text) {
+        if let Some((level, title)) = heading(line) {
+            if level <= 2 {
+                let upper = title.to_ascii_uppercase();
+                skip_section = upper.starts_with("REMOVED") || upper.starts_with("RENAMED");
+                requirement = None;
+                scenario = None;
+            } else if let Some(name) = title.strip_prefix("Requirement:") {
+                requirement = Some(name.trim().to_owned());
+                scenario = None;
+            } else if let Some(name) = title.strip_prefix("Scenario:") {
+                scenario = requirement.as_ref().map(|_| name.trim().to_owned());
+            } else {
+                requirement = None;
+                scenario = None;
+            }
+            continue;
+        }
+        if skip_section || line.trim().is_empty() {
+            continue;
+        }
+        let Some(req) = &requirement else { continue };
+        match (&scenario, list_item(line)) {
+            (Some(sc), Some(content)) => {
+                let upper = content.trim_start().to_ascii_uppercase();
+                let step = ["**WHEN**", "**THEN**", "**AND**", "**GIVEN**", "**BUT**"]
+                    .iter()
+                    .any(|k| upper.starts_with(k));
+                if step {
+                    push(
+                        &mut items,
+                        line_no,
+                        line,
+                        content,
+                        ItemKind::Scenario,
+                        Some(format!("{req} / {sc}")),
+                    );
+                }
+            }
+            (None, None) => {
+                let trimmed = line.trim_start();
+                let meta = trimmed.starts_with('|')
+                    || trimmed.starts_with('>')
+                    || trimmed.starts_with("**Reason")
+                    || trimmed.starts_with("**Migration")
+                    || trimmed.starts_with("**From")
+                    || trimmed.starts_with("**To");
+                if !meta {
+                    push(
+                        &mut items,
+                        line_no,
+                        line,
+                        trimmed,
+                        ItemKind::Requirement,
+                        Some(req.clone()),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    items
+}
+
+/// Kiro `requirements.md`: `### Requirement N`, its `**User Story:** As a …` (a user story, id
+/// `RN`) and the numbered EARS lines under `#### Acceptance Criteria` (requirements, id `RN.M`).
+pub(crate) fn parse_kiro(text: &str) -> Vec<Item> {
+    let mut items = Vec::new();
+    let mut requirement: Option<String> = None;
+    let mut counter = 0u32;
+    let mut in_criteria = false;
+    for (line_no, line) in prose_lines(text) {
+        if let Some((_, title)) = heading(line) {
+            in_criteria = false;
+            if let Some(rest) = title.strip_prefix("Requirement") {
+                counter += 1;
+                let number: String = rest
+                    .trim_start()
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '.')
+                    .collect();
+                requirement = Some(if number.is_empty() {
+                    counter.to_string()
+                } else {
+                    number
+                });
+            } else if title.eq_ignore_ascii_case("Acceptance Criteria") {
+                in_criteria = requirement.is_some();
+            } else {
+                requirement = None;
+            }
+            continue;
+        }
+        let Some(req) = &requirement else { continue };
+        let trimmed = line.trim_start();
+        if let Some(story) = trimmed
+            .strip_prefix("**User Story:**")
+            .or_else(|| trimmed.strip_prefix("**User Story**:"))
+        {
+            push(
+                &mut items,
+                line_no,
+                line,
+                story,
+                ItemKind::UserStory,
+                Some(format!("R{req}")),
+            );
+        } else if in_criteria && let Some((n, content)) = numbered_item(line) {
+            push(
+                &mut items,
+                line_no,
+                line,
+                content,
+                ItemKind::Requirement,
+                Some(format!("R{req}.{n}")),
+            );
+        }
+    }
+    items
+}
