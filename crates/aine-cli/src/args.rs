@@ -165,9 +165,10 @@ pub enum Review {
 pub struct Decide {
     #[arg(value_name = "GATE")]
     pub gate: String,
-    /// Who decides: a person in aine.toml [people].
+    /// Who decides: a person in aine.toml [people] (default: `user` in the user config file,
+    /// ~/.config/aine/config.toml).
     #[arg(long = "as", env = "AINE_USER", value_name = "PERSON")]
-    pub person: String,
+    pub person: Option<String>,
     /// Why (recorded in the journal).
     #[arg(long, default_value = "")]
     pub reason: String,

@@ -268,7 +268,17 @@ async fn review(cli: &Cli, review: &Review) -> Result<u8> {
 
 async fn decide_gate(rt: &Runtime, decide: &Decide, decision: Decision) -> Result<u8> {
     let gate = parse_gate(&decide.gate)?;
-    let person = PersonId::new(decide.person.as_str())?;
+    let person = match &decide.person {
+        Some(p) => PersonId::new(p.as_str())?,
+        None => aine_runtime::config::user_from_user_config()?.ok_or_else(|| {
+            anyhow!(
+                "who is deciding? pass --as PERSON, set AINE_USER, or put `user = \"PERSON\"` in {}",
+                aine_runtime::config::user_config_path()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| "~/.config/aine/config.toml".to_owned())
+            )
+        })?,
+    };
     let kind = decision.kind();
     let run = rt.decide(&gate, &person, decision, &decide.reason).await?;
     if !decide.format.json {

@@ -333,3 +333,62 @@ fn metrics_over_an_empty_database_say_so() {
         text(&out)
     );
 }
+
+#[test]
+fn the_cli_identity_comes_from_as_or_the_user_config_and_must_be_a_person() {
+    let (dir, _run, gate) = waiting_run();
+    let d = dir.path();
+    let home = tempfile::tempdir().unwrap();
+    let run_as = |config: Option<&str>| {
+        if let Some(c) = config {
+            std::fs::create_dir_all(home.path().join("aine")).unwrap();
+            std::fs::write(home.path().join("aine/config.toml"), c).unwrap();
+        }
+        Command::new(env!("CARGO_BIN_EXE_aine"))
+            .current_dir(d)
+            .args(["review", "approve", &gate])
+            .env("XDG_CONFIG_HOME", home.path())
+            .env_remove("AINE_USER")
+            .output()
+            .unwrap()
+    };
+    let out = run_as(None);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        text(&out).1.contains("who is deciding? pass --as PERSON"),
+        "{:?}",
+        text(&out)
+    );
+    let out = run_as(Some("user = \"zed\"\n"));
+    assert_eq!(out.status.code(), Some(5), "{:?}", text(&out));
+    assert!(
+        text(&out).1.contains("`zed` is not a person in aine.toml"),
+        "{:?}",
+        text(&out)
+    );
+    let out = run_as(Some("user = \"alice\"\n"));
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+}
+
+#[test]
+fn a_role_with_no_people_is_named_when_its_gate_waits_and_when_someone_tries_to_decide() {
+    let config = "[people.alice]\n[people.bob]\n[roles]\ndev = [\"bob\"]\n";
+    let dir = project(config, GATED);
+    let out = aine(dir.path(), &["run", "wf.workflow.yaml"]);
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stdout.contains("needs a decision by po (nobody: add people to this role in aine.toml)"),
+        "{stdout}"
+    );
+    let gate = stdout
+        .split_whitespace()
+        .find(|w| w.starts_with("gate_"))
+        .unwrap()
+        .to_owned();
+    check_refused(
+        dir.path(),
+        &["review", "approve", &gate, "--as", "bob"],
+        "role `po` (which has no people",
+    );
+}

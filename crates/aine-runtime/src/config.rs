@@ -253,3 +253,44 @@ mod tests {
         );
     }
 }
+
+/// The user config file: `$XDG_CONFIG_HOME/aine/config.toml`, else `$HOME/.config/aine/config.toml`.
+pub fn user_config_path() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+    Some(base.join("aine").join("config.toml"))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserConfig {
+    user: Option<PersonId>,
+}
+
+/// The identity named by `user = "..."` in the user config file, if the file exists and names
+/// one. Whether that person exists in the project is checked where it is used.
+pub fn user_from_user_config() -> Result<Option<PersonId>, ConfigError> {
+    let Some(path) = user_config_path() else {
+        return Ok(None);
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(ConfigError::Io { path, source }),
+    };
+    let parsed: UserConfig = toml::from_str(&text).map_err(|e| {
+        let (line, col) = e
+            .span()
+            .map(|span| line_col(&text, span.start))
+            .unwrap_or((1, 1));
+        ConfigError::Parse {
+            path: path.clone(),
+            line,
+            col,
+            message: e.message().to_owned(),
+        }
+    })?;
+    Ok(parsed.user)
+}
