@@ -84,6 +84,25 @@ pub enum Command {
     /// The hash-chained audit log: verify it, export it.
     #[command(subcommand)]
     Audit(Audit),
+    /// Lint requirements and user stories: EARS, ISO/IEC/IEEE 29148 smells, QUS criteria,
+    /// trace checks, conflicts (rules: crates/aine-lint/RULES.md).
+    Lint {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Output: `text` (file:line:col rule-id message), `json` or `sarif` (SARIF 2.1.0).
+        #[arg(long, default_value = "text", value_parser = ["text", "json", "sarif"])]
+        format: String,
+        /// Input format instead of detecting it: aine-spec, requirement-lines, story-lines,
+        /// spec-kit, openspec, kiro.
+        #[arg(long, value_name = "FORMAT")]
+        input: Option<String>,
+        /// A rule not to report (repeatable), e.g. `smell.comparative`.
+        #[arg(long, value_name = "RULE")]
+        disable: Vec<String>,
+        /// Exit 8 when a finding is at least this severe: error, warning, note or never.
+        #[arg(long, default_value = "error", value_parser = ["error", "warning", "note", "never"])]
+        fail_on: String,
+    },
     /// Outcome metrics from run records.
     #[command(subcommand)]
     Metrics(Metrics),

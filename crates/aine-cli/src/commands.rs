@@ -33,6 +33,13 @@ pub async fn dispatch(cli: Cli) -> Result<u8> {
         Command::Resume { run, format } => resume(&cli, run, *format).await,
         Command::Review(review) => self::review(&cli, review).await,
         Command::Audit(audit) => self::audit(&cli, audit).await,
+        Command::Lint {
+            files,
+            format,
+            input,
+            disable,
+            fail_on,
+        } => lint(&cli, files, format, input.as_deref(), disable, fail_on),
         Command::Metrics(Metrics::Runs { since, format }) => {
             metrics(&cli, since.as_deref(), *format).await
         }
@@ -92,9 +99,9 @@ fn init(project: &Path, force: bool) -> Result<u8> {
                 .with_context(|| format!("cannot create `{}`", dir.display()))?;
         }
         std::fs::write(path, text).with_context(|| format!("cannot write `{}`", path.display()))?;
-        println!("wrote {}", path.display());
+        outln!("wrote {}", path.display());
     }
-    println!(
+    outln!(
         "next: aine -C {} run workflows/example.workflow.yaml --input name=World",
         project.display()
     );
@@ -116,7 +123,7 @@ fn validate(cli: &Cli, files: &[PathBuf], format: Format) -> Result<u8> {
     } else {
         for (path, result) in &reports {
             match result {
-                Ok(workflow) => println!("{}: ok ({} steps)", path.display(), workflow.steps.len()),
+                Ok(workflow) => outln!("{}: ok ({} steps)", path.display(), workflow.steps.len()),
                 Err(e) => eprintln!("{e}"),
             }
         }
@@ -377,4 +384,58 @@ async fn metrics(cli: &Cli, since: Option<&str>, format: Format) -> Result<u8> {
         output::print_metrics(&metrics, since);
     }
     Ok(exit::OK)
+}
+
+fn lint(
+    cli: &Cli,
+    files: &[PathBuf],
+    format: &str,
+    input: Option<&str>,
+    disable: &[String],
+    fail_on: &str,
+) -> Result<u8> {
+    let input = input
+        .map(|name| {
+            aine_lint::InputFormat::from_name(name).ok_or_else(|| {
+                let names: Vec<&str> = aine_lint::InputFormat::ALL
+                    .iter()
+                    .map(|f| f.as_str())
+                    .collect();
+                anyhow!(
+                    "unknown input format `{name}`; use one of {}",
+                    names.join(", ")
+                )
+            })
+        })
+        .transpose()?;
+    let options = aine_lint::LintOptions {
+        disabled: disable
+            .iter()
+            .map(|r| r.parse::<aine_lint::RuleId>())
+            .collect::<Result<_, _>>()
+            .map_err(|e| anyhow!("{e}; see crates/aine-lint/RULES.md for rule ids"))?,
+        ..Default::default()
+    };
+    let mut findings = Vec::new();
+    for file in files {
+        let path = resolve(&cli.project, file);
+        findings.extend(aine_lint::lint_path(&path, input, &options)?);
+    }
+    match format {
+        "json" => output::print_json(&aine_lint::to_json(&findings))?,
+        "sarif" => output::print_json(&aine_lint::to_sarif(&findings, aine_lint::rules()))?,
+        _ => out!("{}", aine_lint::to_text(&findings)),
+    }
+    let threshold = match fail_on {
+        "error" => Some(aine_lint::Severity::Error),
+        "warning" => Some(aine_lint::Severity::Warning),
+        "note" => Some(aine_lint::Severity::Note),
+        _ => None,
+    };
+    let failing = threshold.is_some_and(|t| findings.iter().any(|f| f.severity <= t));
+    Ok(if failing {
+        exit::LINT_FINDINGS
+    } else {
+        exit::OK
+    })
 }

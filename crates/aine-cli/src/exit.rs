@@ -18,6 +18,8 @@ pub const REFUSED: u8 = 5;
 pub const DATABASE: u8 = 6;
 /// A verification failed: the audit chain is broken or a published file changed.
 pub const VERIFY_FAILED: u8 = 7;
+/// `aine lint` found problems at or above `--fail-on`.
+pub const LINT_FINDINGS: u8 = 8;
 
 /// The text shown under `aine --help`.
 pub const HELP: &str = "\
@@ -29,7 +31,8 @@ Exit codes:
   4  the run ended failed or rejected
   5  refused: unknown run or gate, not the gate's owner, unknown person, gate not open, run finished, edit breaks the contract
   6  database locked by another process, read-only, or not an aine database
-  7  verification failed: the audit chain is broken or a published file changed";
+  7  verification failed: the audit chain is broken or a published file changed
+  8  aine lint found problems at or above --fail-on (default: error)";
 
 /// Maps an error chain to its exit code.
 pub fn code_for(err: &anyhow::Error) -> u8 {
@@ -41,6 +44,7 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
             return store_code(e);
         }
         if cause.downcast_ref::<aine_workflow::LoadError>().is_some()
+            || cause.downcast_ref::<aine_lint::LintError>().is_some()
             || cause
                 .downcast_ref::<aine_runtime::config::ConfigError>()
                 .is_some()

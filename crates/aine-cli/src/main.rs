@@ -1,6 +1,28 @@
 //! `aine`: the command-line face of the aine runtime. Flags and output live here; every decision
 //! is made by the library crates.
 
+/// Writes to stdout; when stdout is closed (e.g. piped into `head`), exits quietly instead of
+/// panicking like `print!` does.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if write!(std::io::stdout().lock(), $($arg)*).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
+
+/// [`out!`] with a newline.
+macro_rules! outln {
+    () => { out!("\n") };
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if writeln!(std::io::stdout().lock(), $($arg)*).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
+
 mod args;
 mod commands;
 mod exit;

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 /// Prints `value` as pretty JSON on stdout.
 pub fn print_json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    outln!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
 
@@ -67,7 +67,7 @@ fn table(header: &[&str], rows: &[Vec<String>]) {
                 out.push_str(&format!("{cell:<w$}  "));
             }
         }
-        println!("{}", out.trim_end());
+        outln!("{}", out.trim_end());
     };
     line(header.iter().map(|h| (*h).to_owned()).collect());
     for row in rows {
@@ -103,7 +103,7 @@ pub fn run_record_json(r: &RunRecord) -> Value {
 
 pub fn print_runs(records: &[RunRecord]) {
     if records.is_empty() {
-        println!("no runs yet; start one with `aine run WORKFLOW`");
+        outln!("no runs yet; start one with `aine run WORKFLOW`");
         return;
     }
     let rows: Vec<Vec<String>> = records
@@ -125,18 +125,20 @@ pub fn print_runs(records: &[RunRecord]) {
 }
 
 pub fn print_view(view: &RunView) {
-    println!(
+    outln!(
         "run {} (workflow `{}`): {}",
-        view.run, view.workflow, view.status
+        view.run,
+        view.workflow,
+        view.status
     );
-    println!(
+    outln!(
         "  started {}, last change {}, {} events",
         time(view.created_at_ms),
         time(view.updated_at_ms),
         view.events
     );
     if let Some(why) = &view.why {
-        println!("  why: {why}");
+        outln!("  why: {why}");
     }
     let rows: Vec<Vec<String>> = view
         .steps
@@ -206,7 +208,7 @@ fn print_calls(view: &RunView) {
     if calls.is_empty() {
         return;
     }
-    println!();
+    outln!();
     table(
         &[
             "CALL",
@@ -220,21 +222,21 @@ fn print_calls(view: &RunView) {
         &calls,
     );
     for s in view.steps.iter().filter(|s| !s.calls.is_empty()) {
-        println!(
+        outln!(
             "  step {}: {} tokens, {}",
             s.id,
             s.spend.tokens(),
             s.spend.usd
         );
     }
-    println!("  run: {} tokens, {}", view.spend.tokens(), view.spend.usd);
+    outln!("  run: {} tokens, {}", view.spend.tokens(), view.spend.usd);
 }
 
 pub fn print_summary(summary: &RunSummary) {
     match &summary.waiting {
         Some(w) => {
-            println!();
-            println!(
+            outln!();
+            outln!(
                 "waiting: gate {} (step `{}`) needs a decision by {} ({})",
                 w.gate,
                 w.step,
@@ -242,26 +244,26 @@ pub fn print_summary(summary: &RunSummary) {
                 people_list(&w.people)
             );
             if !w.why.is_empty() {
-                println!("  opened because {}", w.why);
+                outln!("  opened because {}", w.why);
             }
             let who = w.people.first().map(PersonId::as_str).unwrap_or("PERSON");
-            println!("  inspect: aine review show {}", w.gate);
-            println!(
+            outln!("  inspect: aine review show {}", w.gate);
+            outln!(
                 "  decide:  aine review approve {} --as {who} --reason \"...\"",
                 w.gate
             );
-            println!(
+            outln!(
                 "           aine review reject {} --as {who} --reason \"...\"",
                 w.gate
             );
-            println!(
+            outln!(
                 "           aine review edit {} --as {who} --file edited.json",
                 w.gate
             );
         }
         None => {
             if let Some(why) = &summary.why {
-                println!("\n{} {}: {why}", summary.run, summary.status);
+                outln!("\n{} {}: {why}", summary.run, summary.status);
             }
         }
     }
@@ -278,7 +280,7 @@ pub fn gate_json(g: &GateRecord, people: &[PersonId]) -> Value {
 
 pub fn print_gates(gates: &[GateRecord], config: &Config) {
     if gates.is_empty() {
-        println!("no gates waiting");
+        outln!("no gates waiting");
         return;
     }
     let rows: Vec<Vec<String>> = gates
@@ -302,34 +304,36 @@ pub fn print_gates(gates: &[GateRecord], config: &Config) {
 }
 
 pub fn print_gate_detail(g: &GateRecord, people: &[PersonId], view: &RunView) {
-    println!("gate {} of run {} at step `{}`", g.id, g.run, g.step);
-    println!("  owner: {} ({})", g.owner_role, people_list(people));
-    println!("  opened: {}", time(g.opened_at_ms));
+    outln!("gate {} of run {} at step `{}`", g.id, g.run, g.step);
+    outln!("  owner: {} ({})", g.owner_role, people_list(people));
+    outln!("  opened: {}", time(g.opened_at_ms));
     match (&g.decision, &g.decided_by) {
-        (Some(d), Some(by)) => println!(
+        (Some(d), Some(by)) => outln!(
             "  decided: {d} by {by}: {}",
             g.reason.clone().unwrap_or_default()
         ),
-        _ => println!("  status: open"),
+        _ => outln!("  status: open"),
     }
     let gate_step = view.steps.iter().find(|s| s.id == g.step);
     if let Some(why) = gate_step.and_then(|s| s.why.as_ref()) {
-        println!("  opened because {why}");
+        outln!("  opened because {why}");
     }
     let reviews = gate_step
         .and_then(|s| s.gate.as_ref())
         .and_then(|gv| gv.reviews.clone());
     if let Some(step) = reviews.and_then(|r| view.steps.iter().find(|s| s.id == r)) {
-        println!(
+        outln!(
             "\nreviewed output of step `{}` ({}, {}):",
-            step.id, step.kind, step.state
+            step.id,
+            step.kind,
+            step.state
         );
         let text = step
             .output
             .as_ref()
             .and_then(|o| serde_json::to_string_pretty(o).ok())
             .unwrap_or_else(|| "(none)".into());
-        println!("{text}");
+        outln!("{text}");
     }
 }
 
@@ -407,7 +411,7 @@ pub fn print_audit(
     checked_files: bool,
 ) {
     match &chain.broken {
-        None => println!(
+        None => outln!(
             "audit log: {} entries, chain intact{}",
             chain.entries,
             chain
@@ -416,11 +420,11 @@ pub fn print_audit(
                 .map(|h| format!(", head {h}"))
                 .unwrap_or_default()
         ),
-        Some(b) => println!("audit log: BROKEN at entry {}: {}", b.seq, b.reason),
+        Some(b) => outln!("audit log: BROKEN at entry {}: {}", b.seq, b.reason),
     }
     if checked_files {
         if files.is_empty() {
-            println!("published files: none recorded");
+            outln!("published files: none recorded");
         }
         for f in files {
             let state = match &f.actual_sha256 {
@@ -430,7 +434,7 @@ pub fn print_audit(
                     format!("CHANGED (sha256 {actual}, published {})", f.expected_sha256)
                 }
             };
-            println!("  {} (audit entry {}): {state}", f.path, f.audit_seq);
+            outln!("  {} (audit entry {}): {state}", f.path, f.audit_seq);
         }
     }
 }
@@ -453,13 +457,13 @@ fn percent(r: Option<f64>) -> String {
 
 pub fn print_metrics(m: &aine_runtime::metrics::Metrics, since: Option<&str>) {
     if m.runs == 0 {
-        println!(
+        outln!(
             "no runs{}; metrics appear once workflows have run",
             since.map(|s| format!(" since {s}")).unwrap_or_default()
         );
         return;
     }
-    println!(
+    outln!(
         "{} runs{}\n",
         m.runs,
         since.map(|s| format!(" since {s}")).unwrap_or_default()
@@ -500,7 +504,7 @@ pub fn print_metrics(m: &aine_runtime::metrics::Metrics, since: Option<&str>) {
         &rows,
     );
     if !m.gates.is_empty() {
-        println!();
+        outln!();
         let rows: Vec<Vec<String>> = m
             .gates
             .iter()
@@ -528,7 +532,7 @@ pub fn print_metrics(m: &aine_runtime::metrics::Metrics, since: Option<&str>) {
         );
     }
     if !m.routes.is_empty() {
-        println!();
+        outln!();
         let rows: Vec<Vec<String>> = m
             .routes
             .iter()
@@ -555,7 +559,7 @@ pub fn print_metrics(m: &aine_runtime::metrics::Metrics, since: Option<&str>) {
             &rows,
         );
     }
-    println!();
+    outln!();
     let rows: Vec<Vec<String>> = m
         .weeks
         .iter()

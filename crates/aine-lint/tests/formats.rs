@@ -110,10 +110,12 @@ fn open_spec() {
 #[test]
 fn kiro() {
     check_kiro(
-        "### Requirement 1\n\n**User Story:** As a user, I want to export notes, so that I can share them.\n\n#### Acceptance Criteria\n\n1. WHEN the user clicks Export THEN the Exporter SHALL produce a PDF\n2. IF the export fails the Exporter SHALL show the error\n",
+        "### Requirement 1\n\n**User Story:** As a user, I want to export notes, so that I can share them.\n\n#### Acceptance Criteria\n\n1. WHEN the user clicks Export THEN the Exporter SHALL produce a PDF\n2. IF the export fails the Exporter SHALL show the error\n\n### Requirement 2: Import\n\n#### Acceptance Criteria\n\n- WHEN a file is dropped THEN the Importer should read it\n",
         expect![[r#"
             requirements.md:8:4 ears.pattern unwanted-behaviour requirement without `then` [R1.2]
               suggestion: write `If <trigger>, then the <system> shall <response>.`
+            requirements.md:14:44 ears.modal `should` instead of `shall`: the obligation is not binding [R2.1]
+              suggestion: WHEN a file is dropped THEN the Importer shall read it
         "#]],
     );
 }
@@ -196,14 +198,42 @@ fn format_detection() {
     let cases: &[(&str, &str, InputFormat)] = &[
         ("requirements.json", "{}", InputFormat::AineSpec),
         ("spec", "  {\"requirements\": []}", InputFormat::AineSpec),
-        ("requirements.md", "### Requirement 1\n**User Story:** As a user, I want x.\n", InputFormat::Kiro),
-        ("spec.md", "### Requirement: Export\nThe system SHALL export.\n", InputFormat::OpenSpec),
-        ("spec.md", "# Feature Specification: X\n- **FR-001**: System MUST x.\n", InputFormat::SpecKit),
-        ("backlog.txt", "As a user, I want x.\nAs an admin, I want y.\nNote\n", InputFormat::StoryLines),
-        ("reqs.txt", "The system shall x.\nAs a user, I want y.\nThe system shall z.\n", InputFormat::RequirementLines),
-        ("notes.md", "# Notes\nThe system shall x.\n", InputFormat::RequirementLines),
+        (
+            "requirements.md",
+            "### Requirement 1\n**User Story:** As a user, I want x.\n",
+            InputFormat::Kiro,
+        ),
+        (
+            "spec.md",
+            "### Requirement: Export\nThe system SHALL export.\n",
+            InputFormat::OpenSpec,
+        ),
+        (
+            "spec.md",
+            "# Feature Specification: X\n- **FR-001**: System MUST x.\n",
+            InputFormat::SpecKit,
+        ),
+        (
+            "backlog.txt",
+            "As a user, I want x.\nAs an admin, I want y.\nNote\n",
+            InputFormat::StoryLines,
+        ),
+        (
+            "reqs.txt",
+            "The system shall x.\nAs a user, I want y.\nThe system shall z.\n",
+            InputFormat::RequirementLines,
+        ),
+        (
+            "notes.md",
+            "# Notes\nThe system shall x.\n",
+            InputFormat::RequirementLines,
+        ),
     ];
     for (name, text, format) in cases {
-        assert_eq!(detect_format(Path::new(name), text), *format, "{name}: {text:?}");
+        assert_eq!(
+            detect_format(Path::new(name), text),
+            *format,
+            "{name}: {text:?}"
+        );
     }
 }

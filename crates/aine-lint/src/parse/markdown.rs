@@ -236,12 +236,14 @@ pub(crate) fn parse_open_spec(text: &str) -> Vec<Item> {
 }
 
 /// Kiro `requirements.md`: `### Requirement N`, its `**User Story:** As a …` (a user story, id
-/// `RN`) and the numbered EARS lines under `#### Acceptance Criteria` (requirements, id `RN.M`).
+/// `RN`) and the numbered (or bulleted) EARS lines under `#### Acceptance Criteria`
+/// (requirements, id `RN.M`).
 pub(crate) fn parse_kiro(text: &str) -> Vec<Item> {
     let mut items = Vec::new();
     let mut requirement: Option<String> = None;
     let mut counter = 0u32;
     let mut in_criteria = false;
+    let mut criterion = 0u32;
     for (line_no, line) in prose_lines(text) {
         if let Some((_, title)) = heading(line) {
             in_criteria = false;
@@ -259,6 +261,7 @@ pub(crate) fn parse_kiro(text: &str) -> Vec<Item> {
                 });
             } else if title.eq_ignore_ascii_case("Acceptance Criteria") {
                 in_criteria = requirement.is_some();
+                criterion = 0;
             } else {
                 requirement = None;
             }
@@ -278,7 +281,10 @@ pub(crate) fn parse_kiro(text: &str) -> Vec<Item> {
                 ItemKind::UserStory,
                 Some(format!("R{req}")),
             );
-        } else if in_criteria && let Some((n, content)) = numbered_item(line) {
+        } else if in_criteria && let Some(content) = list_item(line) {
+            // Numbered criteria keep their number; bulleted ones are counted.
+            criterion += 1;
+            let n = numbered_item(line).map_or(criterion, |(n, _)| n);
             push(
                 &mut items,
                 line_no,
