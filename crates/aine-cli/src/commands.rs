@@ -65,13 +65,15 @@ async fn open_runtime(cli: &Cli) -> Result<Runtime> {
         },
     )
     .await?;
-    let registry = aine_runtime::core_registry()?;
+    let registry = registry()?;
+    let models = Arc::new(models(&config));
     Ok(Runtime::new(
         store,
         Arc::new(registry),
         Arc::new(config),
         Arc::new(SystemClock),
-    ))
+    )
+    .with_models(models))
 }
 
 const EXAMPLE_CONFIG: &str = include_str!("../templates/aine.toml");
@@ -108,13 +110,30 @@ fn init(project: &Path, force: bool) -> Result<u8> {
     Ok(exit::OK)
 }
 
-fn validate(cli: &Cli, files: &[PathBuf], format: Format) -> Result<u8> {
+/// Every builtin this aine has: the core ones and the SDLC pack's.
+fn registry() -> Result<aine_runtime::Registry> {
     let registry = aine_runtime::core_registry()?;
+    Ok(registry)
+}
+
+/// The configured models; the builder knows every provider kind.
+fn models(config: &Config) -> aine_runtime::Models {
+    aine_runtime::configured_models(config, Box::new(|c| aine_models::build(c)))
+}
+
+fn validate(cli: &Cli, files: &[PathBuf], format: Format) -> Result<u8> {
+    let config = config(cli)?;
+    let registry = registry()?;
+    let models = models(&config);
+    let catalog = aine_runtime::StepCatalog {
+        registry: &registry,
+        models: &models,
+    };
     let mut reports = Vec::new();
     let mut failed = false;
     for file in files {
         let path = resolve(&cli.project, file);
-        let result = aine_workflow::load(&path, &registry);
+        let result = aine_workflow::load(&path, &catalog);
         failed |= result.is_err();
         reports.push((path, result));
     }

@@ -193,18 +193,23 @@ impl Registry {
     }
 }
 
-impl Catalog for Registry {
+/// What workflows are validated against: a registry's builtins and the configured models.
+#[derive(Debug, Clone, Copy)]
+pub struct StepCatalog<'a> {
+    pub registry: &'a Registry,
+    pub models: &'a crate::models::Models,
+}
+
+impl Catalog for StepCatalog<'_> {
     fn builtin_input_schema(&self, name: &str) -> Option<&Value> {
-        self.input_schemas.get(name)
+        self.registry.input_schemas.get(name)
     }
 
     fn builtin_names(&self) -> Vec<String> {
-        self.builtins.keys().cloned().collect()
+        self.registry.builtins.keys().cloned().collect()
     }
 
-    fn has_model(&self, _name: &str) -> bool {
-        // Model steps arrive with `aine-models` (issue 3); until then no model is configured, and
-        // validation reports every model in a route as unknown.
-        false
+    fn has_model(&self, name: &str) -> bool {
+        self.models.entry(name).is_some()
     }
 }

@@ -12,6 +12,10 @@
 //! [roles]
 //! product-owner = ["alice"]
 //! admin = ["ops"]              # admins may decide any gate
+//!
+//! [models."openai/gpt-4.1-mini"]   # see aine_models::ModelConfig
+//! provider = "openai_compatible"
+//! api_key_env = "OPENAI_API_KEY"
 //! ```
 
 use std::collections::BTreeMap;
@@ -91,6 +95,8 @@ struct RawConfig {
     people: BTreeMap<PersonId, Person>,
     #[serde(default)]
     roles: BTreeMap<RoleName, Vec<PersonId>>,
+    #[serde(default)]
+    models: BTreeMap<String, aine_models::ModelConfig>,
 }
 
 /// The validated configuration of a project.
@@ -108,6 +114,8 @@ pub struct Config {
     pub durability: Durability,
     pub people: BTreeMap<PersonId, Person>,
     pub roles: BTreeMap<RoleName, Vec<PersonId>>,
+    /// `[models."NAME"]` tables (over the shipped defaults; see `aine_models::resolve_models`).
+    pub models: BTreeMap<String, aine_models::ModelConfig>,
 }
 
 impl Config {
@@ -121,6 +129,7 @@ impl Config {
             durability: Durability::Full,
             people: BTreeMap::new(),
             roles: BTreeMap::new(),
+            models: BTreeMap::new(),
         }
     }
 
@@ -183,6 +192,7 @@ impl Config {
             },
             people: raw.people,
             roles: raw.roles,
+            models: raw.models,
         })
     }
 

@@ -13,14 +13,21 @@ mod core_builtins;
 mod error;
 mod inputs;
 pub mod metrics;
+mod model_step;
+mod models;
 mod runtime;
 mod view;
 
-pub use builtin::{Builtin, BuiltinContext, BuiltinError, Registry, RegistryError};
+pub use builtin::{Builtin, BuiltinContext, BuiltinError, Registry, RegistryError, StepCatalog};
 pub use clock::{Clock, SystemClock};
 pub use config::Config;
 pub use error::{Error, Result};
 pub use inputs::parse_inputs;
+pub use model_step::DEFAULT_MAX_OUTPUT_TOKENS;
+pub use models::{
+    LOCAL_MODEL, ModelBuilder, ModelEntry, Models, configured as configured_models,
+    local_model_cache_path,
+};
 pub use runtime::{Observer, Quiet, RunSummary, Runtime, Waiting, plan, template_context};
 pub use view::{CallView, GateView, RunView, StepView, run_view};
 

@@ -15,10 +15,12 @@ use aine_workflow::{Autonomy, Contract, StepKind, Workflow};
 use serde_json::{Value, json};
 use ulid::Ulid;
 
-use crate::builtin::{BuiltinContext, Registry};
+use crate::builtin::{BuiltinContext, Registry, StepCatalog};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::model_step::{ModelRun, StepResult};
+use crate::models::Models;
 
 /// Told about progress while a run is driven (the CLI draws a progress bar from it).
 pub trait Observer: Send + Sync {
@@ -63,6 +65,7 @@ pub struct RunSummary {
 pub struct Runtime {
     store: Store,
     registry: Arc<Registry>,
+    models: Arc<Models>,
     config: Arc<Config>,
     clock: Arc<dyn Clock>,
 }
@@ -85,8 +88,28 @@ impl Runtime {
         Self {
             store,
             registry,
+            models: Arc::new(Models::default()),
             config,
             clock,
+        }
+    }
+
+    /// The same runtime with `models` configured for model steps.
+    pub fn with_models(mut self, models: Arc<Models>) -> Self {
+        self.models = models;
+        self
+    }
+
+    /// The configured models.
+    pub fn models(&self) -> &Models {
+        &self.models
+    }
+
+    /// What workflows are validated against: these builtins and models.
+    pub fn catalog(&self) -> StepCatalog<'_> {
+        StepCatalog {
+            registry: &self.registry,
+            models: &self.models,
         }
     }
 
@@ -107,7 +130,7 @@ impl Runtime {
 
     /// Reads and validates a workflow file against this runtime's builtins.
     pub fn load_workflow(&self, path: &Path) -> Result<Workflow> {
-        Ok(aine_workflow::load(path, self.registry.as_ref())?)
+        Ok(aine_workflow::load(path, &self.catalog())?)
     }
 
     /// Creates a run of the workflow at `path` with `inputs` (a JSON object) and journals its
@@ -121,7 +144,7 @@ impl Runtime {
             path: path.clone(),
             source,
         })?;
-        let workflow = aine_workflow::parse(&path, &source, self.registry.as_ref())?;
+        let workflow = aine_workflow::parse(&path, &source, &self.catalog())?;
         workflow.validate_inputs(&inputs).map_err(Error::Inputs)?;
         let now = self.clock.now_ms();
         let at = SystemTime::UNIX_EPOCH + Duration::from_millis(u64::try_from(now).unwrap_or(0));
@@ -201,8 +224,9 @@ impl Runtime {
                         )
                         .await?;
                     let begin = self.clock.now_ms();
-                    let (outcome, mut why) =
-                        self.execute(run, &workflow, &state, &step, attempt).await;
+                    let (outcome, mut why) = self
+                        .execute(&mut journal, &mut state, &workflow, &step, attempt)
+                        .await?;
                     if resumed {
                         why.push_str(&format!(
                             "; attempt {attempt}, after an interrupted attempt"
@@ -246,54 +270,109 @@ impl Runtime {
         Ok(self.summarize(run, &workflow, &state))
     }
 
-    /// Executes a builtin or model step; never fails: errors become a `failed` outcome.
+    /// Executes a builtin or model step. Step failures are outcomes; `Err` only when journaling
+    /// a model call fails.
     async fn execute(
         &self,
-        run: &RunId,
+        journal: &mut Journal<'_>,
+        state: &mut RunState,
         workflow: &Workflow,
-        state: &RunState,
         step: &StepId,
         attempt: u32,
-    ) -> (Outcome, String) {
+    ) -> Result<(Outcome, String)> {
+        let run = journal.run;
         let Some(kind) = workflow.step(step).map(|s| &s.kind) else {
-            return failed(
+            return Ok(failed(
                 format!("step `{step}` is not in the stored workflow"),
                 "no such step",
+            ));
+        };
+        let mut context = template_context(&run, state);
+        context["step"] = json!({ "id": step, "attempt": attempt });
+        match kind {
+            StepKind::Builtin(b) => Ok(self
+                .run_builtin(&b.name, workflow, &context, step, attempt, &run)
+                .await),
+            StepKind::Model(m) => {
+                let prompt = match workflow.render_prompt(step, &context) {
+                    Ok(prompt) => prompt,
+                    Err(e) => {
+                        return Ok(failed(
+                            format!("cannot render the prompt: {e}"),
+                            "model step",
+                        ));
+                    }
+                };
+                if let Some(limit) = m.context_budget_tokens {
+                    let tokens = aine_models::estimate_tokens(&prompt);
+                    if tokens > limit {
+                        return Ok(failed(
+                            format!(
+                                "the rendered prompt is about {tokens} tokens, over `context_budget_tokens` {limit}; \
+                                 narrow the inputs or raise the budget (aine never cuts a prompt silently)"
+                            ),
+                            "model step",
+                        ));
+                    }
+                }
+                let model_run = ModelRun {
+                    models: &self.models,
+                    workflow,
+                    step,
+                    model_step: m,
+                    prompt,
+                };
+                Ok(match model_run.execute(journal, state).await? {
+                    StepResult::Outcome(outcome, why) => (outcome, why),
+                    StepResult::NoAnswer(why) => match &m.fallback_builtin {
+                        Some(fallback) => {
+                            let (outcome, how) = self
+                                .run_builtin(fallback, workflow, &context, step, attempt, &run)
+                                .await;
+                            (outcome, format!("{how} as fallback: {why}"))
+                        }
+                        None => failed(
+                            why,
+                            "no model answered and the step has no fallback_builtin",
+                        ),
+                    },
+                })
+            }
+            StepKind::Gate(_) => Ok(failed("a gate is not executed".to_owned(), "gate")),
+        }
+    }
+
+    /// Renders the step's `with` and calls builtin `name` on a blocking thread.
+    async fn run_builtin(
+        &self,
+        name: &str,
+        workflow: &Workflow,
+        context: &Value,
+        step: &StepId,
+        attempt: u32,
+        run: &RunId,
+    ) -> (Outcome, String) {
+        let why = format!("builtin `{name}`");
+        let Some(builtin) = self.registry.get(name).cloned() else {
+            return failed(
+                format!("builtin `{name}` is not available in this aine"),
+                &why,
             );
         };
-        match kind {
-            StepKind::Builtin(b) => {
-                let why = format!("builtin `{}`", b.name);
-                let Some(builtin) = self.registry.get(&b.name).cloned() else {
-                    return failed(
-                        format!("builtin `{}` is not available in this aine", b.name),
-                        &why,
-                    );
-                };
-                let mut context = template_context(run, state);
-                context["step"] = json!({ "id": step, "attempt": attempt });
-                let input = match workflow.render_with(step, &context) {
-                    Ok(input) => input,
-                    Err(e) => return failed(format!("cannot render `with`: {e}"), &why),
-                };
-                let ctx = BuiltinContext {
-                    run: *run,
-                    step: step.clone(),
-                    attempt,
-                    base_dir: self.config.project_dir.clone(),
-                };
-                match tokio::task::spawn_blocking(move || builtin.call(input, &ctx)).await {
-                    Ok(Ok(value)) => (Outcome::Ok { value }, why),
-                    Ok(Err(e)) => failed(e.to_string(), &why),
-                    Err(e) => failed(format!("the builtin stopped unexpectedly: {e}"), &why),
-                }
-            }
-            StepKind::Model(_) => failed(
-                "model steps need configured models, which this version of aine does not have yet"
-                    .to_owned(),
-                "model step",
-            ),
-            StepKind::Gate(_) => failed("a gate is not executed".to_owned(), "gate"),
+        let input = match workflow.render_with(step, context) {
+            Ok(input) => input,
+            Err(e) => return failed(format!("cannot render `with`: {e}"), &why),
+        };
+        let ctx = BuiltinContext {
+            run: *run,
+            step: step.clone(),
+            attempt,
+            base_dir: self.config.project_dir.clone(),
+        };
+        match tokio::task::spawn_blocking(move || builtin.call(input, &ctx)).await {
+            Ok(Ok(value)) => (Outcome::Ok { value }, why),
+            Ok(Err(e)) => failed(e.to_string(), &why),
+            Err(e) => failed(format!("the builtin stopped unexpectedly: {e}"), &why),
         }
     }
 
@@ -406,11 +485,8 @@ impl Runtime {
     pub async fn view(&self, run: &RunId) -> Result<crate::RunView> {
         let record = self.store.run(run).await?;
         let source = self.store.workflow_source(run).await?;
-        let workflow = aine_workflow::parse(
-            Path::new(&record.workflow_path),
-            &source,
-            self.registry.as_ref(),
-        )?;
+        let workflow =
+            aine_workflow::parse(Path::new(&record.workflow_path), &source, &self.catalog())?;
         let journal = self.store.journal(run).await?;
         Ok(crate::run_view(&record, &workflow, &journal))
     }
@@ -428,11 +504,9 @@ impl Runtime {
             let source = self.store.workflow_source(&record.id).await?;
             // A workflow whose prompt or schema files are gone cannot be parsed again; its
             // runs still count, but nothing in them counts as published.
-            if let Ok(workflow) = aine_workflow::parse(
-                Path::new(&record.workflow_path),
-                &source,
-                self.registry.as_ref(),
-            ) {
+            if let Ok(workflow) =
+                aine_workflow::parse(Path::new(&record.workflow_path), &source, &self.catalog())
+            {
                 for step in &workflow.steps {
                     if matches!(&step.kind, StepKind::Builtin(b) if b.name == crate::audit::PUBLISH_BUILTIN)
                     {
@@ -486,11 +560,8 @@ impl Runtime {
     async fn load(&self, run: &RunId) -> Result<Loaded> {
         let record = self.store.run(run).await?;
         let source = self.store.workflow_source(run).await?;
-        let workflow = aine_workflow::parse(
-            Path::new(&record.workflow_path),
-            &source,
-            self.registry.as_ref(),
-        )?;
+        let workflow =
+            aine_workflow::parse(Path::new(&record.workflow_path), &source, &self.catalog())?;
         let journal = self.store.journal(run).await?;
         let state =
             RunState::fold(plan(&workflow), journal.iter().map(|e| &e.event)).map_err(|e| {
@@ -520,7 +591,7 @@ impl Runtime {
                     let workflow = aine_workflow::parse(
                         Path::new(&record.workflow_path),
                         &source,
-                        self.registry.as_ref(),
+                        &self.catalog(),
                     )?;
                     let plan = plan(&workflow);
                     plans.insert(record.workflow_path.clone(), plan.clone());
@@ -545,17 +616,17 @@ impl Runtime {
 }
 
 /// Commits events of one run: checks each against the engine, appends it, tells the observer.
-struct Journal<'a> {
+pub(crate) struct Journal<'a> {
     store: &'a Store,
     workflow: &'a Workflow,
     clock: &'a dyn Clock,
     observer: &'a dyn Observer,
-    run: RunId,
+    pub(crate) run: RunId,
     next_seq: &'a mut u64,
 }
 
 impl Journal<'_> {
-    async fn commit(&mut self, state: &mut RunState, event: Event) -> Result<()> {
+    pub(crate) async fn commit(&mut self, state: &mut RunState, event: Event) -> Result<()> {
         // Check legality first; the state is only used further if the append succeeds.
         state.apply(&event).map_err(|e| Error::Engine {
             run: self.run,

@@ -1,0 +1,429 @@
+//! Executing a model step: walk its route, check budgets before each call, retry provider
+//! errors with backoff, escalate on `unsure` or `violation`, journal every call as it happens,
+//! and replay calls journaled before a crash instead of paying for them again.
+
+use std::time::Duration;
+
+use aine_engine::RunState;
+use aine_models::{ChatRequest, Message, Role};
+use aine_types::{CallResult, Event, Outcome, Spend, StepId, Usd};
+use aine_workflow::{Budget, Escalation, ModelStep, Workflow};
+use serde_json::{Value, json};
+
+use crate::models::Models;
+use crate::runtime::Journal;
+
+/// Retries of a retryable provider error on the same model before falling back to the next.
+const MAX_RETRIES: u32 = 2;
+/// Backoff before retry `n` (1-based) when the provider gives no `Retry-After`: 500 ms × 2^(n-1).
+const BASE_BACKOFF: Duration = Duration::from_millis(500);
+/// The longest `Retry-After` honoured; longer waits fall back to the next model instead.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
+/// Output tokens asked for when the step sets no `max_output_tokens`.
+pub const DEFAULT_MAX_OUTPUT_TOKENS: u64 = 1024;
+
+/// What the model step came to.
+pub(crate) enum StepResult {
+    /// A model answered within its contract (or said it was unsure, or broke it, without a
+    /// further model to escalate to).
+    Outcome(Outcome, String),
+    /// No model produced an answer (budget, provider errors, nothing configured): run the
+    /// fallback builtin if the step has one.
+    NoAnswer(String),
+}
+
+/// One call's verdict on an answer.
+enum Verdict {
+    Ok(Value),
+    Unsure(String),
+    Violation(Vec<String>),
+}
+
+/// The instruction every model step's answer is held to; `{"unsure": …}` is always admitted.
+fn system_message(schema: &Value) -> String {
+    format!(
+        "Answer with exactly one JSON object that satisfies this JSON Schema, and nothing else:\n{schema}\n\
+         If you cannot answer reliably from the input, answer {{\"unsure\": {{\"reason\": \"<why>\"}}}} instead."
+    )
+}
+
+/// The output schema sent to the provider: the contract, or the explicit `unsure` answer.
+pub(crate) fn schema_with_unsure(schema: &Value) -> Value {
+    json!({
+        "anyOf": [
+            schema,
+            {
+                "type": "object",
+                "properties": {
+                    "unsure": {
+                        "type": "object",
+                        "properties": { "reason": { "type": "string", "maxLength": 300 } },
+                        "required": ["reason"],
+                        "additionalProperties": false
+                    }
+                },
+                "required": ["unsure"],
+                "additionalProperties": false
+            }
+        ]
+    })
+}
+
+fn verdict(step: &ModelStep, text: &str) -> Verdict {
+    let value = match aine_models::extract_json(text) {
+        Ok(value) => value,
+        Err(e) => return Verdict::Violation(vec![format!("the answer is not JSON: {e}")]),
+    };
+    if let Some(reason) = value
+        .as_object()
+        .filter(|o| o.len() == 1)
+        .and_then(|o| o.get("unsure"))
+    {
+        let reason = reason
+            .get("reason")
+            .and_then(Value::as_str)
+            .unwrap_or("no reason given")
+            .to_owned();
+        return Verdict::Unsure(reason);
+    }
+    match step.output.validate(&value) {
+        Ok(()) => Verdict::Ok(value),
+        Err(errors) => Verdict::Violation(errors),
+    }
+}
+
+/// Whether spending `worst` more keeps `spent` within `budget`; `None` when it does, else why not.
+fn over_budget(scope: &str, budget: Option<&Budget>, spent: Spend, worst: Spend) -> Option<String> {
+    let budget = budget?;
+    if let Some(limit) = budget.tokens
+        && spent.tokens() + worst.tokens() > limit
+    {
+        return Some(format!(
+            "{scope} token budget {limit}: spent {}, this call could use {}",
+            spent.tokens(),
+            worst.tokens()
+        ));
+    }
+    if let Some(limit) = budget.usd {
+        let limit_usd = aine_types::Decimal::try_from(limit).unwrap_or_default();
+        if (spent.usd + worst.usd).0 > limit_usd {
+            return Some(format!(
+                "{scope} budget ${limit}: spent {}, this call could cost {}",
+                spent.usd, worst.usd
+            ));
+        }
+    }
+    None
+}
+
+/// Drives one model step. `commit` journals an event (and folds it into the state it owns);
+/// `state` is read for spend and for calls journaled before a crash.
+pub(crate) struct ModelRun<'a> {
+    pub models: &'a Models,
+    pub workflow: &'a Workflow,
+    pub step: &'a StepId,
+    pub model_step: &'a ModelStep,
+    pub prompt: String,
+}
+
+impl ModelRun<'_> {
+    pub(crate) async fn execute(
+        &self,
+        journal: &mut Journal<'_>,
+        state: &mut RunState,
+    ) -> crate::Result<StepResult> {
+        let m = self.model_step;
+        let schema = schema_with_unsure(m.output.schema());
+        let max_output = m.max_output_tokens.unwrap_or(DEFAULT_MAX_OUTPUT_TOKENS);
+        let request = ChatRequest {
+            messages: vec![
+                Message {
+                    role: Role::System,
+                    content: system_message(m.output.schema()),
+                },
+                Message {
+                    role: Role::User,
+                    content: self.prompt.clone(),
+                },
+            ],
+            output_schema: Some(schema),
+            max_output_tokens: u32::try_from(max_output).unwrap_or(u32::MAX),
+            temperature: 0.0,
+        };
+        // Calls journaled before a crash are replayed in order instead of being made again.
+        let recorded: Vec<Event> = state.model_calls(self.step).to_vec();
+        let mut next_call = 0usize;
+        let mut reason = "first model of the route".to_owned();
+        let mut last: Option<(Verdict, String)> = None;
+        let mut failures: Vec<String> = Vec::new();
+        for (position, name) in m.route.iter().enumerate() {
+            let mut retry = 0u32;
+            loop {
+                let call_no = u32::try_from(next_call + 1).unwrap_or(u32::MAX);
+                let result = match recorded.get(next_call) {
+                    Some(Event::ModelCalled { result, .. }) => result.clone(),
+                    _ => {
+                        self.call(journal, state, name, &request, call_no, &reason)
+                            .await?
+                    }
+                };
+                next_call += 1;
+                match result {
+                    CallResult::BudgetRefused { detail } => {
+                        return Ok(StepResult::NoAnswer(format!("budget: {detail}")));
+                    }
+                    CallResult::ProviderError {
+                        kind,
+                        message,
+                        retryable,
+                        retry_after_ms,
+                    } => {
+                        let retry_after = Duration::from_millis(retry_after_ms.unwrap_or(0));
+                        if retryable && retry < MAX_RETRIES && retry_after <= MAX_RETRY_AFTER {
+                            retry += 1;
+                            let wait = if retry_after.is_zero() {
+                                BASE_BACKOFF * 2u32.pow(retry - 1)
+                            } else {
+                                retry_after
+                            };
+                            // Replayed calls need no wait: they already happened.
+                            if next_call > recorded.len() {
+                                tokio::time::sleep(wait).await;
+                            }
+                            reason = format!("retry {retry} on `{name}` after {kind}");
+                            continue;
+                        }
+                        failures.push(format!("`{name}`: {kind}: {message}"));
+                        reason = format!("fallback after `{name}` failed ({kind})");
+                        break;
+                    }
+                    CallResult::Answered { text, .. } => {
+                        let v = verdict(m, &text);
+                        let escalate = match &v {
+                            Verdict::Ok(value) => {
+                                return Ok(StepResult::Outcome(
+                                    Outcome::Ok {
+                                        value: value.clone(),
+                                    },
+                                    format!("answered by `{name}` ({reason})"),
+                                ));
+                            }
+                            Verdict::Unsure(_) => m.escalate_on.contains(&Escalation::Unsure),
+                            Verdict::Violation(_) => m.escalate_on.contains(&Escalation::Violation),
+                        };
+                        let what = match &v {
+                            Verdict::Unsure(r) => format!("unsure ({r})"),
+                            _ => "a contract violation".to_owned(),
+                        };
+                        let has_next = position + 1 < m.route.len();
+                        last = Some((v, name.clone()));
+                        if escalate && has_next {
+                            reason = format!("escalated after {what} from `{name}`");
+                            break;
+                        }
+                        return Ok(self.settle(last));
+                    }
+                }
+            }
+        }
+        match last {
+            Some(_) => Ok(self.settle(last)),
+            None => Ok(StepResult::NoAnswer(format!(
+                "no model in the route answered: {}",
+                failures.join("; ")
+            ))),
+        }
+    }
+
+    /// The step's outcome from the last answer, when no model is left to escalate to.
+    fn settle(&self, last: Option<(Verdict, String)>) -> StepResult {
+        match last {
+            Some((Verdict::Ok(value), name)) => {
+                StepResult::Outcome(Outcome::Ok { value }, format!("answered by `{name}`"))
+            }
+            Some((Verdict::Unsure(reason), name)) => StepResult::Outcome(
+                Outcome::Unsure {
+                    reason: reason.clone(),
+                    partial: None,
+                },
+                format!("`{name}` was unsure and no model was left to escalate to"),
+            ),
+            Some((Verdict::Violation(errors), name)) => StepResult::Outcome(
+                Outcome::Violation { errors },
+                format!("`{name}` broke the contract and no model was left to escalate to"),
+            ),
+            None => StepResult::NoAnswer("no model answered".to_owned()),
+        }
+    }
+
+    /// Makes one call (after the budget check) and journals it. Returns what was journaled.
+    async fn call(
+        &self,
+        journal: &mut Journal<'_>,
+        state: &mut RunState,
+        name: &str,
+        request: &ChatRequest,
+        call_no: u32,
+        reason: &str,
+    ) -> crate::Result<CallResult> {
+        let entry = self.models.entry(name);
+        let model = self.models.get(name);
+        let (provider, result, spend, latency_ms) = match model {
+            Err(e) => (
+                entry
+                    .map(|e| e.config.provider_name().to_owned())
+                    .unwrap_or_else(|| "unknown".to_owned()),
+                CallResult::ProviderError {
+                    kind: error_kind(&e).to_owned(),
+                    message: e.to_string(),
+                    retryable: false,
+                    retry_after_ms: None,
+                },
+                Spend::default(),
+                0,
+            ),
+            Ok(model) => {
+                let provider = model.provider().to_owned();
+                let prompt_tokens: u64 = request
+                    .messages
+                    .iter()
+                    .map(|m| model.count_tokens(&m.content))
+                    .sum();
+                let max_out = u64::from(request.max_output_tokens);
+                let price = entry.and_then(|e| e.price.as_ref());
+                let worst = Spend {
+                    input_tokens: prompt_tokens,
+                    output_tokens: max_out,
+                    usd: price
+                        .map(|p| Usd(aine_models::cost(p, &usage(prompt_tokens, max_out))))
+                        .unwrap_or(Usd::ZERO),
+                };
+                let refusal = self.refusal(state, price.is_some(), worst);
+                if let Some(detail) = refusal {
+                    (
+                        provider,
+                        CallResult::BudgetRefused { detail },
+                        Spend::default(),
+                        0,
+                    )
+                } else if prompt_tokens + max_out > model.context_window() {
+                    (
+                        provider,
+                        CallResult::ProviderError {
+                            kind: "context_window".to_owned(),
+                            message: format!(
+                                "the prompt ({prompt_tokens} tokens) plus {max_out} output tokens exceed the context window of {} tokens",
+                                model.context_window()
+                            ),
+                            retryable: false,
+                            retry_after_ms: None,
+                        },
+                        Spend::default(),
+                        0,
+                    )
+                } else {
+                    let started = std::time::Instant::now();
+                    let answer = model.complete(request).await;
+                    let latency_ms =
+                        u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                    match answer {
+                        Ok(response) => {
+                            let u = response.usage;
+                            let spend = Spend {
+                                input_tokens: u.input_tokens,
+                                output_tokens: u.output_tokens,
+                                usd: price
+                                    .map(|p| Usd(aine_models::cost(p, &u)))
+                                    .unwrap_or(Usd::ZERO),
+                            };
+                            let v = verdict(self.model_step, &response.text);
+                            let (verdict_name, detail) = match v {
+                                Verdict::Ok(_) => ("ok", None),
+                                Verdict::Unsure(r) => ("unsure", Some(r)),
+                                Verdict::Violation(e) => ("violation", Some(e.join("; "))),
+                            };
+                            (
+                                provider,
+                                CallResult::Answered {
+                                    text: response.text,
+                                    finish_reason: response.finish_reason,
+                                    verdict: verdict_name.to_owned(),
+                                    detail,
+                                },
+                                spend,
+                                latency_ms,
+                            )
+                        }
+                        Err(e) => (
+                            provider,
+                            CallResult::ProviderError {
+                                kind: error_kind(&e).to_owned(),
+                                message: e.to_string(),
+                                retryable: e.is_retryable(),
+                                retry_after_ms: e
+                                    .retry_after()
+                                    .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+                            },
+                            Spend::default(),
+                            latency_ms,
+                        ),
+                    }
+                }
+            }
+        };
+        let event = Event::ModelCalled {
+            step: self.step.clone(),
+            call: call_no,
+            model: name.to_owned(),
+            provider,
+            reason: reason.to_owned(),
+            result: result.clone(),
+            spend,
+            latency_ms,
+        };
+        journal.commit(state, event).await?;
+        Ok(result)
+    }
+
+    /// Why a call whose worst case is `worst` may not be made, if it may not.
+    fn refusal(&self, state: &RunState, priced: bool, worst: Spend) -> Option<String> {
+        let step_budget = self
+            .workflow
+            .step(self.step)
+            .and_then(|s| s.budget.as_ref());
+        let run_budget = self.workflow.budget.as_ref();
+        let wants_usd = step_budget.is_some_and(|b| b.usd.is_some())
+            || run_budget.is_some_and(|b| b.usd.is_some());
+        if wants_usd && !priced {
+            return Some("no price is known for this model, so a USD budget cannot be kept; add one under [models] in aine.toml".to_owned());
+        }
+        over_budget("step", step_budget, state.step_spend(self.step), worst)
+            .or_else(|| over_budget("run", run_budget, state.total_spend(), worst))
+    }
+}
+
+fn usage(input: u64, output: u64) -> aine_models::Usage {
+    aine_models::Usage {
+        input_tokens: input,
+        output_tokens: output,
+        cached_input_tokens: 0,
+    }
+}
+
+/// A short class name for a provider error, as journaled and shown.
+fn error_kind(e: &aine_models::ModelError) -> &'static str {
+    use aine_models::ModelError as E;
+    match e {
+        E::MissingApiKey { .. } => "missing_api_key",
+        E::RateLimited { .. } => "rate_limited",
+        E::Server { .. } => "server_error",
+        E::Client { .. } => "client_error",
+        E::Auth { .. } => "auth",
+        E::Timeout { .. } => "timeout",
+        E::Truncated { .. } => "truncated",
+        E::InvalidResponse { .. } => "invalid_response",
+        E::Unavailable { .. } => "unavailable",
+        E::Transport { .. } => "transport",
+        _ => "other",
+    }
+}

@@ -1,0 +1,2 @@
+// placeholder until the real example lands (written by the lead so the workspace parses)
+fn main() {}

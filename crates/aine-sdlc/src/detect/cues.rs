@@ -1,0 +1,361 @@
+//! Requirement cues and the confidence score.
+//!
+//! Three kinds of cue, each a phrase with a weight in `(0, 1)`:
+//! - **modal** (obligation or capability): `shall` 0.90, `must` 0.85, `will need to` 0.75,
+//!   `has to`/`need to` 0.70, `should` 0.65, `mandatory`/`required` 0.60–0.70, `will` 0.35,
+//!   `able to`/`allow`/`enable` 0.40, negatives (`cannot`, `must not`, `should not`) 0.40–0.85;
+//!   the modal verbs of ISO/IEC/IEEE 29148:2018 §5.2.4 (`shall` binding, `should` a goal, `will`
+//!   a statement of fact or intent) weighted in that order;
+//! - **desire** (a stakeholder wish): `would like`/`'d like` 0.60, `want` 0.55, `need` (noun)
+//!   0.50, `prefer` 0.50, `would be nice`/`it'd be nice`/`nice to have` 0.50, `let's have` 0.45,
+//!   `ideally` 0.40, `important`/`essential` 0.40–0.50;
+//! - **constraint** (a bound): `at most`, `at least`, `no more than`, `less than`, `up to`,
+//!   `within`, `under` (before a number), `only`, `limit`, `maximum`, `budget`, `price`, `cost`
+//!   0.30 each; a number followed
+//!   by a unit or a currency (`25 euros`, `€ 12.50`, `2 seconds`, `99 %`) 0.35.
+//!
+//! A sentence whose subject is the system (`the system`, `the product`, `the application`, `it`,
+//! `the remote`, … at the start) gets a `subject:system` cue of 0.20 when a modal cue fired.
+//!
+//! **Confidence** is the noisy-OR of the weights of the distinct cues that fired,
+//! `1 − Π(1 − wᵢ)`, times 0.5 when the sentence is about the meeting itself (`meeting`,
+//! `minutes`, `agenda`, `presentation`, `slides`, `email`, `report`, `decision`, …) — such
+//! sentences assign work to participants rather than state what the product needs. A modal cue
+//! right after `I` (`I have to`, `I'll need to`) counts half its weight, for the same reason. Questions (a final `?`, or an
+//! auxiliary-pronoun opening such as `should we`, `do you`) and sentences with fewer than three
+//! non-filler words score 0.
+
+use std::sync::OnceLock;
+
+use super::words::{PhraseSet, is_number, tokens};
+
+/// What a cue signals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CueKind {
+    Modal,
+    Desire,
+    Constraint,
+}
+
+impl CueKind {
+    fn prefix(self) -> &'static str {
+        match self {
+            CueKind::Modal => "modal",
+            CueKind::Desire => "desire",
+            CueKind::Constraint => "constraint",
+        }
+    }
+}
+
+/// `(phrase, kind, weight)`.
+const CUES: &[(&str, CueKind, f64)] = &[
+    ("shall", CueKind::Modal, 0.90),
+    ("must", CueKind::Modal, 0.85),
+    ("will need to", CueKind::Modal, 0.75),
+    ("has to", CueKind::Modal, 0.70),
+    ("have to", CueKind::Modal, 0.70),
+    ("need to", CueKind::Modal, 0.70),
+    ("needs to", CueKind::Modal, 0.70),
+    ("should", CueKind::Modal, 0.65),
+    ("ought to", CueKind::Modal, 0.60),
+    ("mandatory", CueKind::Modal, 0.70),
+    ("required", CueKind::Modal, 0.60),
+    ("requires", CueKind::Modal, 0.60),
+    ("is to be", CueKind::Modal, 0.50),
+    ("are to be", CueKind::Modal, 0.50),
+    ("will", CueKind::Modal, 0.35),
+    ("able to", CueKind::Modal, 0.40),
+    ("allow", CueKind::Modal, 0.40),
+    ("allows", CueKind::Modal, 0.40),
+    ("enable", CueKind::Modal, 0.40),
+    ("enables", CueKind::Modal, 0.40),
+    ("cannot", CueKind::Modal, 0.40),
+    ("can't", CueKind::Modal, 0.40),
+    ("can not", CueKind::Modal, 0.40),
+    ("must not", CueKind::Modal, 0.85),
+    ("mustn't", CueKind::Modal, 0.85),
+    ("should not", CueKind::Modal, 0.65),
+    ("shouldn't", CueKind::Modal, 0.65),
+    ("shall not", CueKind::Modal, 0.90),
+    ("would like", CueKind::Desire, 0.60),
+    ("i'd like", CueKind::Desire, 0.60),
+    ("we'd like", CueKind::Desire, 0.60),
+    ("they'd like", CueKind::Desire, 0.60),
+    ("want", CueKind::Desire, 0.55),
+    ("wants", CueKind::Desire, 0.55),
+    ("need", CueKind::Desire, 0.50),
+    ("needs", CueKind::Desire, 0.50),
+    ("prefer", CueKind::Desire, 0.50),
+    ("would prefer", CueKind::Desire, 0.55),
+    ("would be nice", CueKind::Desire, 0.50),
+    ("it'd be nice", CueKind::Desire, 0.50),
+    ("would be good", CueKind::Desire, 0.45),
+    ("would be great", CueKind::Desire, 0.45),
+    ("nice to have", CueKind::Desire, 0.50),
+    ("let's have", CueKind::Desire, 0.45),
+    ("let's make", CueKind::Desire, 0.45),
+    ("let's go with", CueKind::Desire, 0.45),
+    ("wish", CueKind::Desire, 0.45),
+    ("ideally", CueKind::Desire, 0.40),
+    ("important", CueKind::Desire, 0.40),
+    ("essential", CueKind::Desire, 0.50),
+    ("at most", CueKind::Constraint, 0.30),
+    ("at least", CueKind::Constraint, 0.30),
+    ("no more than", CueKind::Constraint, 0.30),
+    ("not more than", CueKind::Constraint, 0.30),
+    ("no less than", CueKind::Constraint, 0.30),
+    ("less than", CueKind::Constraint, 0.30),
+    ("more than", CueKind::Constraint, 0.30),
+    ("up to", CueKind::Constraint, 0.30),
+    ("within", CueKind::Constraint, 0.30),
+    ("under", CueKind::Constraint, 0.30),
+    ("only", CueKind::Constraint, 0.30),
+    ("limit", CueKind::Constraint, 0.30),
+    ("limited", CueKind::Constraint, 0.30),
+    ("maximum", CueKind::Constraint, 0.30),
+    ("minimum", CueKind::Constraint, 0.30),
+    ("budget", CueKind::Constraint, 0.30),
+    ("price", CueKind::Constraint, 0.30),
+    ("cost", CueKind::Constraint, 0.30),
+    ("costs", CueKind::Constraint, 0.30),
+];
+
+/// Units and currencies that make a number a constraint.
+const UNITS: &[&str] = &[
+    "%",
+    "percent",
+    "€",
+    "$",
+    "£",
+    "euro",
+    "euros",
+    "dollar",
+    "dollars",
+    "cent",
+    "cents",
+    "pound",
+    "pounds",
+    "ms",
+    "millisecond",
+    "milliseconds",
+    "second",
+    "seconds",
+    "sec",
+    "secs",
+    "minute",
+    "minutes",
+    "min",
+    "hour",
+    "hours",
+    "day",
+    "days",
+    "week",
+    "weeks",
+    "month",
+    "months",
+    "year",
+    "years",
+    "kb",
+    "mb",
+    "gb",
+    "tb",
+    "users",
+    "user",
+    "requests",
+    "transactions",
+    "times",
+    "cm",
+    "mm",
+    "m",
+    "km",
+    "kg",
+    "g",
+    "grams",
+    "inch",
+    "inches",
+    "metres",
+    "meters",
+];
+
+/// Words that make a sentence about the meeting rather than the product.
+const PROCESS_WORDS: &[&str] = &[
+    "meeting",
+    "meetings",
+    "minutes",
+    "agenda",
+    "presentation",
+    "presentations",
+    "slide",
+    "slides",
+    "email",
+    "e-mail",
+    "powerpoint",
+    "whiteboard",
+    "homework",
+    "report",
+    "decision",
+    "decisions",
+    "decide",
+    "record",
+    "discuss",
+    "discussion",
+];
+
+/// Openings of the system as grammatical subject.
+const SYSTEM_SUBJECTS: &[&str] = &[
+    "system",
+    "product",
+    "application",
+    "app",
+    "software",
+    "website",
+    "site",
+    "tool",
+    "service",
+    "platform",
+    "device",
+    "remote",
+    "interface",
+    "program",
+    "it",
+];
+
+const AUXILIARIES: &[&str] = &[
+    "am", "are", "can", "could", "did", "do", "does", "is", "may", "shall", "should", "was",
+    "were", "will", "would", "have", "has",
+];
+const PRONOUNS: &[&str] = &[
+    "i", "we", "you", "it", "they", "he", "she", "that", "this", "there",
+];
+
+fn cue_set() -> &'static PhraseSet<usize> {
+    static SET: OnceLock<PhraseSet<usize>> = OnceLock::new();
+    SET.get_or_init(|| PhraseSet::new(CUES.iter().enumerate().map(|(i, (p, _, _))| (*p, i))))
+}
+
+/// The cues that fired in a sentence and its confidence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scored {
+    /// Cue labels such as `modal:should`, `desire:want`, `constraint:under`,
+    /// `constraint:quantity`, `subject:system`, in order of appearance.
+    pub cues: Vec<String>,
+    /// 0.0 to 1.0 (see the module docs).
+    pub confidence: f64,
+    /// Why the sentence was ruled out, if it was (`question`, `too short`).
+    pub excluded: Option<&'static str>,
+}
+
+/// Scores one sentence (see the module docs for the rules).
+pub fn score(text: &str) -> Scored {
+    let words = tokens(text);
+    let content = words
+        .iter()
+        .filter(|w| !crate::ingest::is_filler(w))
+        .count();
+    let excluded = if is_question(text, &words) {
+        Some("question")
+    } else if content < 3 {
+        Some("too short")
+    } else {
+        None
+    };
+    let mut fired: Vec<(usize, String, f64)> = Vec::new();
+    let mut covered = vec![false; words.len()];
+    let mut matches = cue_set().matches(&words);
+    // Longer phrases first, so `must not` wins over `must` and `will need to` over `need to`.
+    matches.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    for (at, len, cue) in matches {
+        if covered[at..at + len].iter().any(|c| *c) {
+            continue;
+        }
+        covered[at..at + len].iter_mut().for_each(|c| *c = true);
+        let (phrase, kind, weight) = CUES[cue];
+        if phrase == "will"
+            && words.get(at + 1).is_some_and(|w| w == "be")
+            && !system_subject(&words)
+        {
+            // "it will be fun": future tense, not a commitment, unless the system is the subject.
+            continue;
+        }
+        if phrase.starts_with("let's")
+            && words
+                .get(at + 2..(at + 4).min(words.len()))
+                .is_some_and(|next| next.iter().any(|w| w == "look"))
+        {
+            // "let's have a look": the meeting moving on, not a wish.
+            continue;
+        }
+        if phrase == "under"
+            && !words
+                .get(at + 1)
+                .is_some_and(|w| is_number(w) || w == "€" || w == "$" || w == "£")
+        {
+            // "under" bounds only a quantity ("under 25 euros"), not a place.
+            continue;
+        }
+        // "I have to record who's here": the speaker's own task, not what the product needs.
+        let own_task = kind == CueKind::Modal
+            && at > 0
+            && matches!(words[at - 1].as_str(), "i" | "i'll" | "i'm");
+        let weight = if own_task { weight * 0.5 } else { weight };
+        fired.push((at, format!("{}:{phrase}", kind.prefix()), weight));
+    }
+    for (i, w) in words.iter().enumerate() {
+        let unit_follows = words
+            .get(i + 1..(i + 3).min(words.len()))
+            .is_some_and(|next| next.iter().any(|n| UNITS.contains(&n.as_str())));
+        let currency_before = i > 0 && matches!(words[i - 1].as_str(), "€" | "$" | "£");
+        if is_number(w) && (unit_follows || currency_before) {
+            fired.push((i, "constraint:quantity".to_owned(), 0.35));
+            break;
+        }
+    }
+    if fired
+        .iter()
+        .any(|(_, label, _)| label.starts_with("modal:"))
+        && system_subject(&words)
+    {
+        fired.push((usize::MAX, "subject:system".to_owned(), 0.20));
+    }
+    fired.sort_by_key(|(at, _, _)| *at);
+    let mut cues: Vec<String> = Vec::new();
+    let mut miss = 1.0;
+    for (_, label, weight) in fired {
+        if !cues.contains(&label) {
+            miss *= 1.0 - weight;
+            cues.push(label);
+        }
+    }
+    let mut confidence = 1.0 - miss;
+    if words.iter().any(|w| PROCESS_WORDS.contains(&w.as_str())) {
+        confidence *= 0.5;
+    }
+    if excluded.is_some() {
+        confidence = 0.0;
+    }
+    Scored {
+        cues,
+        confidence: (confidence * 1000.0).round() / 1000.0,
+        excluded,
+    }
+}
+
+fn system_subject(words: &[String]) -> bool {
+    let rest = match words.first().map(String::as_str) {
+        Some("the" | "this" | "our" | "a" | "an" | "each" | "every") => &words[1..],
+        _ => words,
+    };
+    rest.first()
+        .is_some_and(|w| SYSTEM_SUBJECTS.contains(&crate::detect::words::lemma(w).as_str()))
+}
+
+fn is_question(text: &str, words: &[String]) -> bool {
+    if text.trim_end().ends_with('?') {
+        return true;
+    }
+    matches!(
+        (words.first(), words.get(1)),
+        (Some(aux), Some(pronoun))
+            if AUXILIARIES.contains(&aux.as_str()) && PRONOUNS.contains(&pronoun.as_str())
+    )
+}
