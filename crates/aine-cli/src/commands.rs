@@ -118,7 +118,7 @@ fn registry() -> Result<aine_runtime::Registry> {
 
 /// The configured models; the builder knows every provider kind.
 fn models(config: &Config) -> aine_runtime::Models {
-    aine_runtime::configured_models(config, Box::new(|c| aine_models::build(c)))
+    aine_runtime::configured_models(config, Box::new(aine_models::build))
 }
 
 fn validate(cli: &Cli, files: &[PathBuf], format: Format) -> Result<u8> {

@@ -38,7 +38,7 @@ impl Default for Models {
     fn default() -> Self {
         Self::new(
             BTreeMap::new(),
-            Box::new(|c: &ModelConfig| aine_models::build(c)),
+            Box::new(aine_models::build),
         )
     }
 }
