@@ -36,10 +36,7 @@ impl std::fmt::Debug for Models {
 
 impl Default for Models {
     fn default() -> Self {
-        Self::new(
-            BTreeMap::new(),
-            Box::new(aine_models::build),
-        )
+        Self::new(BTreeMap::new(), Box::new(aine_models::build))
     }
 }
 

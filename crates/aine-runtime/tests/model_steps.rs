@@ -1,0 +1,431 @@
+//! Model steps: escalation, retries, budgets, fallback builtins and crash replay, with a
+//! scripted fake model provider (`ScriptedModel`: it answers from a script and counts calls;
+//! the real providers are tested against real HTTP servers in aine-models).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers"
+)]
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use aine_models::{
+    ChatModel, ChatRequest, ChatResponse, ModelConfig, ModelError, ModelPrice, ProviderKind, Usage,
+};
+use aine_runtime::{Config, ModelEntry, Models, Quiet, Runtime, SystemClock};
+use aine_store::{Store, StoreOptions};
+use aine_types::{CallResult, Event, RunStatus};
+use proptest::prelude::*;
+use serde_json::json;
+use tempfile::TempDir;
+
+/// One scripted reply.
+#[derive(Debug, Clone)]
+enum Reply {
+    Text(&'static str),
+    RateLimited,
+    ServerError,
+}
+
+/// A fake provider for runtime tests: answers from a script, reports fixed usage, counts calls.
+#[derive(Debug)]
+struct ScriptedModel {
+    name: String,
+    script: Mutex<VecDeque<Reply>>,
+    calls: AtomicUsize,
+    usage: Usage,
+}
+
+#[async_trait::async_trait]
+impl ChatModel for ScriptedModel {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn provider(&self) -> &str {
+        "scripted"
+    }
+    fn context_window(&self) -> u64 {
+        100_000
+    }
+    async fn complete(&self, _request: &ChatRequest) -> Result<ChatResponse, ModelError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let reply = self
+            .script
+            .lock()
+            .unwrap()
+            .pop_front()
+            .unwrap_or(Reply::ServerError);
+        match reply {
+            Reply::Text(text) => Ok(ChatResponse {
+                text: text.to_owned(),
+                usage: self.usage,
+                response_model: None,
+                finish_reason: Some("stop".into()),
+            }),
+            Reply::RateLimited => Err(ModelError::RateLimited {
+                retry_after: Some(std::time::Duration::from_millis(1)),
+                message: "slow down".into(),
+            }),
+            Reply::ServerError => Err(ModelError::Server {
+                status: 503,
+                message: "unavailable".into(),
+            }),
+        }
+    }
+}
+
+fn scripted(name: &str, replies: &[Reply]) -> Arc<ScriptedModel> {
+    Arc::new(ScriptedModel {
+        name: name.into(),
+        script: Mutex::new(replies.iter().cloned().collect()),
+        calls: AtomicUsize::new(0),
+        usage: Usage {
+            input_tokens: 100,
+            output_tokens: 20,
+            cached_input_tokens: 0,
+        },
+    })
+}
+
+const SCHEMA: &str = r#"{"type":"object","properties":{"title":{"type":"string","maxLength":40}},"required":["title"],"additionalProperties":false}"#;
+
+fn workflow(route: &str, extra_step: &str, budget: &str) -> String {
+    format!(
+        "workflow: m\nversion: 1\n{budget}steps:\n  - id: draft\n    model:\n      route: [{route}]\n      prompt: p.j2\n      output: s.json\n      max_output_tokens: 50\n{extra_step}"
+    )
+}
+
+/// A runtime whose models are the given scripted ones, priced at `usd_per_mtok` in and out.
+async fn setup(
+    workflow: &str,
+    models: &[Arc<ScriptedModel>],
+    usd_per_mtok: &str,
+) -> (TempDir, Runtime) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("wf.workflow.yaml"), workflow).unwrap();
+    std::fs::write(
+        dir.path().join("p.j2"),
+        "Give a title for run {{ run.id }}.",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("s.json"), SCHEMA).unwrap();
+    let config = Config::defaults(dir.path());
+    let store = Store::open(&config.database, &StoreOptions::default())
+        .await
+        .unwrap();
+    let price: rust_decimal::Decimal = usd_per_mtok.parse().unwrap();
+    let mut entries = BTreeMap::new();
+    let mut built: BTreeMap<String, Arc<dyn ChatModel>> = BTreeMap::new();
+    for m in models {
+        entries.insert(
+            m.name.clone(),
+            ModelEntry {
+                config: ModelConfig::new(&m.name, ProviderKind::Replay),
+                price: Some(ModelPrice::flat(price, price, None)),
+            },
+        );
+        built.insert(m.name.clone(), m.clone());
+    }
+    let models = Models::new(
+        entries,
+        Box::new(move |c: &ModelConfig| {
+            built
+                .get(&c.name)
+                .cloned()
+                .ok_or_else(|| ModelError::Unavailable {
+                    message: format!("no scripted model {}", c.name),
+                })
+        }),
+    );
+    let rt = Runtime::new(
+        store,
+        Arc::new(aine_runtime::core_registry().unwrap()),
+        Arc::new(config),
+        Arc::new(SystemClock),
+    )
+    .with_models(Arc::new(models));
+    (dir, rt)
+}
+
+async fn run_once(dir: &TempDir, rt: &Runtime) -> (aine_types::RunId, aine_runtime::RunSummary) {
+    let run = rt
+        .start(&dir.path().join("wf.workflow.yaml"), json!({}))
+        .await
+        .unwrap();
+    let summary = rt.drive(&run, &Quiet).await.unwrap();
+    (run, summary)
+}
+
+fn calls(journal: &[aine_types::JournalEntry]) -> Vec<(String, String, String)> {
+    journal
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::ModelCalled {
+                model,
+                reason,
+                result,
+                ..
+            } => Some((
+                model.clone(),
+                reason.clone(),
+                match result {
+                    CallResult::Answered { verdict, .. } => verdict.clone(),
+                    CallResult::ProviderError { kind, .. } => kind.clone(),
+                    CallResult::BudgetRefused { .. } => "budget".into(),
+                },
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn unsure_and_prose_escalate_along_the_route() {
+    let small = scripted(
+        "t/small",
+        &[Reply::Text(r#"{"unsure": {"reason": "too vague"}}"#)],
+    );
+    let mid = scripted("t/mid", &[Reply::Text("Sure! Here is a title: Hello")]);
+    let big = scripted(
+        "t/big",
+        &[Reply::Text("```json\n{\"title\": \"Hello\",}\n```")],
+    );
+    let (dir, rt) = setup(
+        &workflow("t/small, t/mid, t/big", "", ""),
+        &[small, mid, big],
+        "1",
+    )
+    .await;
+    let (run, summary) = run_once(&dir, &rt).await;
+    assert_eq!(summary.status, RunStatus::Succeeded);
+    let journal = rt.store().journal(&run).await.unwrap();
+    let c = calls(&journal);
+    assert_eq!(c.len(), 3, "{c:?}");
+    assert_eq!(
+        c[0],
+        (
+            "t/small".into(),
+            "first model of the route".into(),
+            "unsure".into()
+        )
+    );
+    assert!(
+        c[1].1
+            .starts_with("escalated after unsure (too vague) from `t/small`"),
+        "{c:?}"
+    );
+    assert_eq!(c[1].2, "violation");
+    assert!(
+        c[2].1
+            .starts_with("escalated after a contract violation from `t/mid`"),
+        "{c:?}"
+    );
+    let view = rt.view(&run).await.unwrap();
+    assert_eq!(view.steps[0].output, Some(json!({"title": "Hello"})));
+    assert_eq!(view.spend.tokens(), 360);
+    assert_eq!(view.spend.usd.to_string(), "$0.00036");
+    let escalations = rt
+        .store()
+        .audit_log(0, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == "model.escalated")
+        .count();
+    assert_eq!(escalations, 2);
+}
+
+#[tokio::test]
+async fn provider_errors_retry_then_fall_back() {
+    let flaky = scripted(
+        "t/flaky",
+        &[Reply::RateLimited, Reply::Text(r#"{"title": "ok"}"#)],
+    );
+    let (dir, rt) = setup(&workflow("t/flaky", "", ""), &[flaky.clone()], "0").await;
+    let (run, summary) = run_once(&dir, &rt).await;
+    assert_eq!(summary.status, RunStatus::Succeeded);
+    let c = calls(&rt.store().journal(&run).await.unwrap());
+    assert_eq!(c[0].2, "rate_limited");
+    assert!(
+        c[1].1
+            .starts_with("retry 1 on `t/flaky` after rate_limited"),
+        "{c:?}"
+    );
+
+    let down = scripted(
+        "t/down",
+        &[Reply::ServerError, Reply::ServerError, Reply::ServerError],
+    );
+    let backup = scripted("t/backup", &[Reply::Text(r#"{"title": "backup"}"#)]);
+    let (dir, rt) = setup(
+        &workflow("t/down, t/backup", "", ""),
+        &[down.clone(), backup],
+        "0",
+    )
+    .await;
+    let (run, summary) = run_once(&dir, &rt).await;
+    assert_eq!(summary.status, RunStatus::Succeeded);
+    assert_eq!(
+        down.calls.load(Ordering::SeqCst),
+        3,
+        "one call and two retries"
+    );
+    let c = calls(&rt.store().journal(&run).await.unwrap());
+    assert!(
+        c[3].1
+            .starts_with("fallback after `t/down` failed (server_error)"),
+        "{c:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_call_that_could_exceed_the_budget_is_not_made() {
+    // 1,000,000 USD per million tokens: any call's worst case is far over a 0.01 USD budget.
+    let pricey = scripted("t/pricey", &[Reply::Text(r#"{"title": "never"}"#)]);
+    let wf = workflow("t/pricey", "    budget: { usd: 0.01 }\n", "");
+    let (dir, rt) = setup(&wf, &[pricey.clone()], "1000000").await;
+    let (run, summary) = run_once(&dir, &rt).await;
+    assert_eq!(summary.status, RunStatus::Failed);
+    assert_eq!(pricey.calls.load(Ordering::SeqCst), 0);
+    let view = rt.view(&run).await.unwrap();
+    assert!(
+        view.steps[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .starts_with("budget: step budget $0.01"),
+        "{:?}",
+        view.steps[0]
+    );
+    assert_eq!(view.spend.usd.to_string(), "$0");
+    let refusals = rt
+        .store()
+        .audit_log(0, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == "budget.refused")
+        .count();
+    assert_eq!(refusals, 1);
+
+    // With a fallback builtin the step still produces an answer, deterministically.
+    let wf = workflow(
+        "t/pricey",
+        "    budget: { usd: 0.01 }\n    fallback_builtin: core.echo\n    with: { message: \"drafted without a model\" }\n",
+        "",
+    );
+    let (dir, rt) = setup(&wf, &[scripted("t/pricey", &[])], "1000000").await;
+    let (run, summary) = run_once(&dir, &rt).await;
+    assert_eq!(summary.status, RunStatus::Succeeded);
+    let view = rt.view(&run).await.unwrap();
+    assert_eq!(
+        view.steps[0].output,
+        Some(json!({"message": "drafted without a model"}))
+    );
+    assert!(
+        view.steps[0]
+            .why
+            .as_deref()
+            .unwrap()
+            .contains("as fallback: budget"),
+        "{:?}",
+        view.steps[0].why
+    );
+}
+
+#[tokio::test]
+async fn a_journaled_answer_is_never_requested_again_after_a_crash() {
+    let model = scripted("t/m", &[Reply::Text(r#"{"title": "first"}"#)]);
+    let (dir, rt) = setup(&workflow("t/m", "", ""), &[model.clone()], "1").await;
+    let run = rt
+        .start(&dir.path().join("wf.workflow.yaml"), json!({}))
+        .await
+        .unwrap();
+    // The process died after the model answered and the call was journaled, before the step
+    // finished: the journal has StepStarted and ModelCalled only.
+    let step = aine_types::StepId::new("draft").unwrap();
+    let events = [
+        Event::StepStarted {
+            step: step.clone(),
+            attempt: 1,
+        },
+        Event::ModelCalled {
+            step,
+            call: 1,
+            model: "t/m".into(),
+            provider: "scripted".into(),
+            reason: "first model of the route".into(),
+            result: CallResult::Answered {
+                text: r#"{"title": "paid for already"}"#.into(),
+                finish_reason: None,
+                verdict: "ok".into(),
+                detail: None,
+            },
+            spend: aine_types::Spend {
+                input_tokens: 100,
+                output_tokens: 20,
+                usd: aine_types::Usd(rust_decimal::Decimal::new(12, 5)),
+            },
+            latency_ms: 5,
+        },
+    ];
+    rt.store().append(&run, 2, &events, 0).await.unwrap();
+    let summary = rt.resume(&run, &Quiet).await.unwrap();
+    assert_eq!(summary.status, RunStatus::Succeeded);
+    assert_eq!(
+        model.calls.load(Ordering::SeqCst),
+        0,
+        "the journaled answer was reused"
+    );
+    let view = rt.view(&run).await.unwrap();
+    assert_eq!(
+        view.steps[0].output,
+        Some(json!({"title": "paid for already"}))
+    );
+    assert_eq!(view.steps[0].attempts, 2);
+    assert_eq!(view.spend.usd.to_string(), "$0.00012");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
+
+    /// Random routes, prices, budgets and answers: spend never exceeds a step or run budget.
+    #[test]
+    fn spend_never_exceeds_any_budget(
+        route_len in 1usize..4,
+        price in 0u32..2_000_000,
+        step_budget_micro in 1u32..100_000,
+        run_budget_micro in 1u32..100_000,
+        answers in prop::collection::vec(0u8..4, 8),
+    ) {
+        let rt_async = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt_async.block_on(async {
+            let replies: Vec<Reply> = answers
+                .iter()
+                .map(|a| match a {
+                    0 => Reply::Text(r#"{"title": "ok"}"#),
+                    1 => Reply::Text(r#"{"unsure": {"reason": "?"}}"#),
+                    2 => Reply::Text("no json here"),
+                    _ => Reply::ServerError,
+                })
+                .collect();
+            let models: Vec<Arc<ScriptedModel>> = (0..route_len)
+                .map(|i| scripted(&format!("t/m{i}"), &replies))
+                .collect();
+            let route = models.iter().map(|m| m.name.clone()).collect::<Vec<_>>().join(", ");
+            let step_usd = f64::from(step_budget_micro) / 1e6;
+            let run_usd = f64::from(run_budget_micro) / 1e6;
+            let wf = workflow(&route, &format!("    budget: {{ usd: {step_usd} }}\n"), &format!("budget: {{ usd: {run_usd} }}\n"));
+            let (dir, rt) = setup(&wf, &models, &price.to_string()).await;
+            let (run, summary) = run_once(&dir, &rt).await;
+            prop_assert!(summary.status.is_terminal());
+            let spent = rt.view(&run).await.unwrap().spend.usd.0;
+            let limit = rust_decimal::Decimal::try_from(step_usd.min(run_usd)).unwrap();
+            prop_assert!(spent <= limit, "spent {spent} over budget {limit}");
+            Ok(())
+        })?;
+    }
+}
