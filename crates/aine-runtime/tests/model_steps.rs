@@ -244,7 +244,7 @@ async fn provider_errors_retry_then_fall_back() {
         "t/flaky",
         &[Reply::RateLimited, Reply::Text(r#"{"title": "ok"}"#)],
     );
-    let (dir, rt) = setup(&workflow("t/flaky", "", ""), &[flaky.clone()], "0").await;
+    let (dir, rt) = setup(&workflow("t/flaky", "", ""), std::slice::from_ref(&flaky), "0").await;
     let (run, summary) = run_once(&dir, &rt).await;
     assert_eq!(summary.status, RunStatus::Succeeded);
     let c = calls(&rt.store().journal(&run).await.unwrap());
@@ -286,7 +286,7 @@ async fn a_call_that_could_exceed_the_budget_is_not_made() {
     // 1,000,000 USD per million tokens: any call's worst case is far over a 0.01 USD budget.
     let pricey = scripted("t/pricey", &[Reply::Text(r#"{"title": "never"}"#)]);
     let wf = workflow("t/pricey", "    budget: { usd: 0.01 }\n", "");
-    let (dir, rt) = setup(&wf, &[pricey.clone()], "1000000").await;
+    let (dir, rt) = setup(&wf, std::slice::from_ref(&pricey), "1000000").await;
     let (run, summary) = run_once(&dir, &rt).await;
     assert_eq!(summary.status, RunStatus::Failed);
     assert_eq!(pricey.calls.load(Ordering::SeqCst), 0);
@@ -339,7 +339,7 @@ async fn a_call_that_could_exceed_the_budget_is_not_made() {
 #[tokio::test]
 async fn a_journaled_answer_is_never_requested_again_after_a_crash() {
     let model = scripted("t/m", &[Reply::Text(r#"{"title": "first"}"#)]);
-    let (dir, rt) = setup(&workflow("t/m", "", ""), &[model.clone()], "1").await;
+    let (dir, rt) = setup(&workflow("t/m", "", ""), std::slice::from_ref(&model), "1").await;
     let run = rt
         .start(&dir.path().join("wf.workflow.yaml"), json!({}))
         .await
