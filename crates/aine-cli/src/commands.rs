@@ -80,13 +80,18 @@ const EXAMPLE_CONFIG: &str = include_str!("../templates/aine.toml");
 const EXAMPLE_WORKFLOW: &str = include_str!("../templates/example.workflow.yaml");
 
 fn init(project: &Path, force: bool) -> Result<u8> {
-    let files = [
+    let mut files = vec![
         (project.join("aine.toml"), EXAMPLE_CONFIG),
         (
             project.join("workflows/example.workflow.yaml"),
             EXAMPLE_WORKFLOW,
         ),
     ];
+    files.extend(
+        aine_sdlc::BUNDLED_WORKFLOW_FILES
+            .iter()
+            .map(|(name, text)| (project.join("workflows").join(name), *text)),
+    );
     if let Some((path, _)) = files.iter().find(|(path, _)| path.exists())
         && !force
     {
@@ -107,12 +112,17 @@ fn init(project: &Path, force: bool) -> Result<u8> {
         "next: aine -C {} run workflows/example.workflow.yaml --input name=World",
         project.display()
     );
+    outln!(
+        "      aine -C {} run workflows/requirements.workflow.yaml --input 'sources=[\"notes.md\"]'",
+        project.display()
+    );
     Ok(exit::OK)
 }
 
 /// Every builtin this aine has: the core ones and the SDLC pack's.
 fn registry() -> Result<aine_runtime::Registry> {
-    let registry = aine_runtime::core_registry()?;
+    let mut registry = aine_runtime::core_registry()?;
+    aine_sdlc::register(&mut registry)?;
     Ok(registry)
 }
 

@@ -7,12 +7,24 @@
 //! - `requirements.detect` ([`detect`]): candidate requirement sentences from modal, desire and
 //!   constraint cues, with a confidence, a category (functional or a PROMISE NFR class) and a
 //!   topic label; no model.
+//! - `requirements.template` ([`template`]): EARS requirements, user stories and open questions
+//!   drafted deterministically from candidates (the draft step's fallback).
+//! - `spec.lint` ([`check`]): the linter over a drafted spec.
+//! - `spec.publish` ([`publish`]): `requirements.json` (+ its JSON Schema), `requirements.md`,
+//!   Gherkin features and `trace.csv`.
 //!
-//! Invariants: no model calls, no network, no clock; the only I/O is reading the listed sources.
+//! The bundled requirements workflow, its prompt and contract are in `workflows/` and written
+//! into a project by `aine init`.
+//!
+//! Invariants: no model calls, no network, no clock; the only I/O is reading the listed sources
+//! and writing the published spec.
 
+pub mod check;
 pub mod detect;
 mod error;
 pub mod ingest;
+pub mod publish;
+pub mod template;
 
 use aine_runtime::{BuiltinContext, BuiltinError, Registry, RegistryError};
 
@@ -20,7 +32,25 @@ pub use detect::{DetectInput, DetectOutput, DetectStats};
 pub use error::{DetectError, IngestError};
 pub use ingest::{FileSummary, Format, IngestInput, IngestOutput};
 
-/// Registers `sources.ingest` and `requirements.detect` into `registry`.
+/// The bundled requirements workflow with its prompt and contract, as (path relative to a
+/// project's `workflows/` directory, text); `aine init` writes them.
+pub const BUNDLED_WORKFLOW_FILES: [(&str, &str); 3] = [
+    (
+        "requirements.workflow.yaml",
+        include_str!("../workflows/requirements.workflow.yaml"),
+    ),
+    (
+        "prompts/draft.md.j2",
+        include_str!("../workflows/prompts/draft.md.j2"),
+    ),
+    (
+        "schemas/draft.schema.json",
+        include_str!("../workflows/schemas/draft.schema.json"),
+    ),
+];
+
+/// Registers the SDLC pack's builtins into `registry`: `sources.ingest`,
+/// `requirements.detect`, `requirements.template`, `spec.lint`, `spec.publish`.
 pub fn register(registry: &mut Registry) -> Result<(), RegistryError> {
     registry.register(
         "sources.ingest",
@@ -36,6 +66,21 @@ pub fn register(registry: &mut Registry) -> Result<(), RegistryError> {
         |input: DetectInput, _: &BuiltinContext| {
             detect::detect(&input).map_err(|e| BuiltinError::new(e.to_string()))
         },
+    )?;
+    registry.register(
+        "requirements.template",
+        "drafts EARS requirements and user stories from candidates without a model",
+        |input: template::TemplateInput, _: &BuiltinContext| Ok(template::draft(&input)),
+    )?;
+    registry.register(
+        "spec.lint",
+        "lints a drafted spec: EARS, ISO 29148 smells, QUS story checks, trace checks",
+        |input: check::CheckInput, _: &BuiltinContext| Ok(check::check(&input)),
+    )?;
+    registry.register(
+        "spec.publish",
+        "writes requirements.json (+ schema), requirements.md, Gherkin features and trace.csv",
+        publish::publish,
     )?;
     Ok(())
 }
