@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The main job on the bundled example, with the embedded defaults (SQLite under .aine/):
-# build aine, scaffold a project, run its example workflow until it stops at the review gate,
-# approve it as the example's owner, and show the finished run.
+# The main job, on the bundled real example, with the embedded defaults (local model, SQLite):
+# the requirements workflow reads the four AMI product-design meetings in examples/meetings,
+# detects candidate requirements, drafts EARS requirements and user stories, lints them, stops at
+# the review gate and says who must decide, then approves as the example's product owner (pat)
+# and publishes spec/requirements.{json,md}, spec/features/*.feature and spec/trace.csv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -10,21 +12,27 @@ echo "== building aine (release)"
 cargo build --release --locked -p aine-cli
 AINE="$PWD/target/release/aine"
 
+echo "== the embedded local model"
+"$AINE" models pull local/gemma-3-270m
+
 demo="target/quickstart"
 rm -rf "$demo"
 mkdir -p "$demo"
-echo "== aine init $demo"
 "$AINE" -C "$demo" init
+cp examples/meetings/ES2002*.json "$demo/"
 
-echo "== aine validate"
-"$AINE" -C "$demo" validate workflows/example.workflow.yaml
-
-echo "== aine run (stops at the review gate)"
-"$AINE" -C "$demo" run workflows/example.workflow.yaml --input name=World
+echo "== aine run: requirements workflow on 4 meetings (stops at the review gate)"
+start=$(date +%s)
+"$AINE" -C "$demo" run workflows/requirements.workflow.yaml \
+  --input 'sources=["ES2002a.json","ES2002b.json","ES2002c.json","ES2002d.json"]'
 
 gate=$("$AINE" -C "$demo" review list --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["gate"])')
-echo "== approving $gate as alice, the example's release owner"
-"$AINE" -C "$demo" review approve "$gate" --as alice --reason "greeting checked"
+echo "== approving $gate as pat, the example's product owner"
+"$AINE" -C "$demo" review approve "$gate" --as pat --reason "reviewed against the meeting transcripts"
+echo "== wall time of the main job: $(( $(date +%s) - start )) s"
 
-echo "== aine runs"
-"$AINE" -C "$demo" runs
+echo "== aine audit verify --files"
+"$AINE" -C "$demo" audit verify --files | head -3
+echo "== published spec: $demo/spec"
+ls "$demo/spec"
+head -20 "$demo/spec/requirements.md"

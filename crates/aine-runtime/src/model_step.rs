@@ -274,7 +274,7 @@ impl ModelRun<'_> {
                     .map(|e| e.config.provider_name().to_owned())
                     .unwrap_or_else(|| "unknown".to_owned()),
                 CallResult::ProviderError {
-                    kind: error_kind(&e).to_owned(),
+                    kind: e.kind().to_owned(),
                     message: e.to_string(),
                     retryable: false,
                     retry_after_ms: None,
@@ -295,7 +295,7 @@ impl ModelRun<'_> {
                     input_tokens: prompt_tokens,
                     output_tokens: max_out,
                     usd: price
-                        .map(|p| Usd(aine_models::cost(p, &usage(prompt_tokens, max_out))))
+                        .map(|p| Usd(p.worst_case(prompt_tokens, max_out)))
                         .unwrap_or(Usd::ZERO),
                 };
                 let refusal = self.refusal(state, price.is_some(), worst);
@@ -357,7 +357,7 @@ impl ModelRun<'_> {
                         Err(e) => (
                             provider,
                             CallResult::ProviderError {
-                                kind: error_kind(&e).to_owned(),
+                                kind: e.kind().to_owned(),
                                 message: e.to_string(),
                                 retryable: e.is_retryable(),
                                 retry_after_ms: e
@@ -399,31 +399,5 @@ impl ModelRun<'_> {
         }
         over_budget("step", step_budget, state.step_spend(self.step), worst)
             .or_else(|| over_budget("run", run_budget, state.total_spend(), worst))
-    }
-}
-
-fn usage(input: u64, output: u64) -> aine_models::Usage {
-    aine_models::Usage {
-        input_tokens: input,
-        output_tokens: output,
-        cached_input_tokens: 0,
-    }
-}
-
-/// A short class name for a provider error, as journaled and shown.
-fn error_kind(e: &aine_models::ModelError) -> &'static str {
-    use aine_models::ModelError as E;
-    match e {
-        E::MissingApiKey { .. } => "missing_api_key",
-        E::RateLimited { .. } => "rate_limited",
-        E::Server { .. } => "server_error",
-        E::Client { .. } => "client_error",
-        E::Auth { .. } => "auth",
-        E::Timeout { .. } => "timeout",
-        E::Truncated { .. } => "truncated",
-        E::InvalidResponse { .. } => "invalid_response",
-        E::Unavailable { .. } => "unavailable",
-        E::Transport { .. } => "transport",
-        _ => "other",
     }
 }

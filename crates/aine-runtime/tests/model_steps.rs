@@ -244,7 +244,12 @@ async fn provider_errors_retry_then_fall_back() {
         "t/flaky",
         &[Reply::RateLimited, Reply::Text(r#"{"title": "ok"}"#)],
     );
-    let (dir, rt) = setup(&workflow("t/flaky", "", ""), std::slice::from_ref(&flaky), "0").await;
+    let (dir, rt) = setup(
+        &workflow("t/flaky", "", ""),
+        std::slice::from_ref(&flaky),
+        "0",
+    )
+    .await;
     let (run, summary) = run_once(&dir, &rt).await;
     assert_eq!(summary.status, RunStatus::Succeeded);
     let c = calls(&rt.store().journal(&run).await.unwrap());
