@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
-# Installs what building aine needs on a fresh Debian machine with a Rust toolchain.
-# Safe to run repeatedly; does nothing that is already done.
+# Installs what building and testing aine needs on a fresh Debian machine with a Rust toolchain
+# and Python: a C toolchain, and cmake + clang + libclang for llama.cpp (built from source by the
+# llama-cpp-2 crate for the embedded local model). Safe to run repeatedly.
 set -euo pipefail
-
-need_apt=()
-command -v cc >/dev/null 2>&1 || need_apt+=(gcc)
-command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
-if ((${#need_apt[@]})); then
-  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-  $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq "${need_apt[@]}"
-fi
 
 if ! command -v cargo >/dev/null 2>&1; then
   echo "error: cargo not found; install a Rust toolchain (https://rustup.rs) and run again" >&2
   exit 1
+fi
+
+need_apt=()
+command -v cc >/dev/null 2>&1 || need_apt+=(gcc)
+command -v c++ >/dev/null 2>&1 || need_apt+=(g++)
+command -v cmake >/dev/null 2>&1 || need_apt+=(cmake)
+command -v clang >/dev/null 2>&1 || need_apt+=(clang)
+dpkg -s libclang-dev >/dev/null 2>&1 || need_apt+=(libclang-dev)
+command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
+if ((${#need_apt[@]})); then
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  echo "setup: installing ${need_apt[*]}" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}"
 fi

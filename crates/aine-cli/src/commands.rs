@@ -40,6 +40,10 @@ pub async fn dispatch(cli: Cli) -> Result<u8> {
             disable,
             fail_on,
         } => lint(&cli, files, format, input.as_deref(), disable, fail_on),
+        Command::Models(crate::args::Models::List { format }) => {
+            crate::models_cmd::list(&models(&config(&cli)?), format.json)
+        }
+        Command::Models(crate::args::Models::Pull { name }) => crate::models_cmd::pull(name),
         Command::Metrics(Metrics::Runs { since, format }) => {
             metrics(&cli, since.as_deref(), *format).await
         }
@@ -128,7 +132,7 @@ fn registry() -> Result<aine_runtime::Registry> {
 
 /// The configured models; the builder knows every provider kind.
 fn models(config: &Config) -> aine_runtime::Models {
-    aine_runtime::configured_models(config, Box::new(aine_models::build))
+    aine_runtime::configured_models(config, Box::new(crate::models_cmd::build_model))
 }
 
 fn validate(cli: &Cli, files: &[PathBuf], format: Format) -> Result<u8> {

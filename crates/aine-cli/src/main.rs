@@ -26,6 +26,7 @@ macro_rules! outln {
 mod args;
 mod commands;
 mod exit;
+mod models_cmd;
 mod output;
 
 use std::process::ExitCode;

@@ -581,3 +581,43 @@ pub fn print_metrics(m: &aine_runtime::metrics::Metrics, since: Option<&str>) {
         &rows,
     );
 }
+
+pub fn print_models(rows: &[Value]) {
+    let text = |v: &Value| {
+        v.as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| "-".to_owned())
+    };
+    let table_rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                text(&r["name"]),
+                text(&r["provider"]),
+                r["context_window"].to_string(),
+                format!(
+                    "{} / {}",
+                    text(&r["input_usd_per_mtok"]),
+                    text(&r["output_usd_per_mtok"])
+                ),
+                if r["ready"] == true {
+                    "ready".to_owned()
+                } else if let Some(var) = r["api_key_env"].as_str() {
+                    format!("set {var}")
+                } else {
+                    "run `aine models pull`".to_owned()
+                },
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "MODEL",
+            "PROVIDER",
+            "CONTEXT",
+            "USD/MTOK IN / OUT",
+            "STATUS",
+        ],
+        &table_rows,
+    );
+}

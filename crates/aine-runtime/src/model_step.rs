@@ -221,12 +221,29 @@ impl ModelRun<'_> {
                             reason = format!("escalated after {what} from `{name}`");
                             break;
                         }
+                        if escalate && m.fallback_builtin.is_some() {
+                            // Nobody left to escalate to: the fallback drafts (below).
+                            break;
+                        }
                         return Ok(self.settle(last));
                     }
                 }
             }
         }
+        // The route is exhausted without an answer within the contract. With a fallback
+        // builtin, that is "no model usable": the fallback drafts instead of the run failing.
         match last {
+            Some((verdict, name)) if m.fallback_builtin.is_some() => {
+                let what = match verdict {
+                    Verdict::Unsure(r) => format!("unsure ({r})"),
+                    _ => "a contract violation".to_owned(),
+                };
+                failures.insert(0, format!("`{name}`: {what}"));
+                Ok(StepResult::NoAnswer(format!(
+                    "no model in the route gave a usable answer: {}",
+                    failures.join("; ")
+                )))
+            }
             Some(_) => Ok(self.settle(last)),
             None => Ok(StepResult::NoAnswer(format!(
                 "no model in the route answered: {}",

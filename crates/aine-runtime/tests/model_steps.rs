@@ -434,3 +434,28 @@ proptest! {
         })?;
     }
 }
+
+#[tokio::test]
+async fn an_exhausted_route_runs_the_fallback_instead_of_failing() {
+    let bad = scripted("t/bad", &[Reply::Text("no json at all")]);
+    let wf = workflow(
+        "t/bad",
+        "    fallback_builtin: core.echo\n    with: { message: \"template draft\" }\n",
+        "",
+    );
+    let (dir, rt) = setup(&wf, &[bad], "0").await;
+    let (run, summary) = run_once(&dir, &rt).await;
+    assert_eq!(summary.status, RunStatus::Succeeded);
+    let view = rt.view(&run).await.unwrap();
+    assert_eq!(
+        view.steps[0].output,
+        Some(json!({"message": "template draft"}))
+    );
+    let why = view.steps[0].why.as_deref().unwrap();
+    assert!(
+        why.contains(
+            "as fallback: no model in the route gave a usable answer: `t/bad`: a contract violation"
+        ),
+        "{why}"
+    );
+}

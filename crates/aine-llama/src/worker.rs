@@ -1,0 +1,362 @@
+//! The decode thread: continuous batching of concurrent requests in one llama.cpp context.
+//!
+//! One OS thread owns the `LlamaContext` (it is `Send` but not `Sync`). Requests arrive on a
+//! channel; each admitted request occupies one of `n_parallel` slots, i.e. one sequence id of
+//! the context. Every step builds one `llama_batch` holding the next token of every generating
+//! sequence plus prompt chunks of sequences still reading their prompt (up to `n_batch` tokens
+//! in all), runs one `llama_decode`, and samples one token for each sequence whose logits were
+//! computed. A finished or cancelled sequence frees its slot and its KV cells at once, and the
+//! next queued request takes the slot on the following step. With one request in flight this
+//! is plain single-sequence decoding.
+
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, TryRecvError};
+use std::time::Instant;
+
+use aine_models::ModelError;
+use llama_cpp_2::context::LlamaContext;
+use llama_cpp_2::llama_batch::LlamaBatch;
+use llama_cpp_2::model::LlamaModel;
+use llama_cpp_2::token::LlamaToken;
+use tokio::sync::oneshot;
+
+use crate::sampling::SeqSampler;
+use crate::{FinishReason, Generation, Timings};
+
+/// One request for the decode thread.
+pub(crate) struct Job {
+    /// The rendered prompt.
+    pub(crate) prompt: String,
+    /// GBNF grammar (start rule `root`) the answer must follow.
+    pub(crate) grammar: Option<String>,
+    pub(crate) max_output_tokens: u32,
+    pub(crate) temperature: f32,
+    pub(crate) seed: u32,
+    pub(crate) submitted: Instant,
+    pub(crate) reply: oneshot::Sender<Result<Generation, ModelError>>,
+}
+
+/// Fixed shape of the context the thread decodes with.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Shape {
+    /// Sequences decoded together (slots).
+    pub(crate) n_parallel: usize,
+    /// KV cells per sequence: prompt plus output must fit.
+    pub(crate) n_ctx_seq: u32,
+    /// Most tokens in one `llama_decode`.
+    pub(crate) n_batch: usize,
+}
+
+struct Seq {
+    id: i32,
+    prompt: Vec<LlamaToken>,
+    /// Prompt tokens already decoded.
+    fed: usize,
+    /// Next position in this sequence.
+    pos: i32,
+    /// The last sampled token, still to be decoded.
+    pending: Option<LlamaToken>,
+    /// Row of this sequence's logits in the last batch.
+    logits_row: Option<i32>,
+    sampler: SeqSampler,
+    json: bool,
+    max_output_tokens: u32,
+    output_tokens: u32,
+    bytes: Vec<u8>,
+    submitted: Instant,
+    admitted: Instant,
+    first_token: Option<Instant>,
+    reply: oneshot::Sender<Result<Generation, ModelError>>,
+}
+
+pub(crate) fn run(
+    model: Arc<LlamaModel>,
+    mut ctx: LlamaContext<'_>,
+    shape: Shape,
+    jobs: Receiver<Job>,
+) {
+    let mut slots: Vec<Option<Seq>> = (0..shape.n_parallel).map(|_| None).collect();
+    let mut batch = LlamaBatch::new(shape.n_batch, 1);
+    let mut open = true;
+    loop {
+        // Admit queued requests into free slots; sleep on the queue only when idle.
+        while open {
+            let Some(free) = slots.iter().position(Option::is_none) else {
+                break;
+            };
+            let idle = slots.iter().all(Option::is_none);
+            let job = if idle {
+                match jobs.recv() {
+                    Ok(job) => job,
+                    Err(_) => {
+                        open = false;
+                        break;
+                    }
+                }
+            } else {
+                match jobs.try_recv() {
+                    Ok(job) => job,
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => {
+                        open = false;
+                        break;
+                    }
+                }
+            };
+            let id = i32::try_from(free).unwrap_or(i32::MAX);
+            if let Some(seq) = admit(&model, shape, id, job)
+                && let Some(slot) = slots.get_mut(free)
+            {
+                *slot = Some(seq);
+            }
+        }
+        // Drop sequences whose caller went away (the future was cancelled).
+        for slot in &mut slots {
+            if slot.as_ref().is_some_and(|s| s.reply.is_closed())
+                && let Some(seq) = slot.take()
+            {
+                release(&mut ctx, seq.id);
+            }
+        }
+        if slots.iter().all(Option::is_none) {
+            if open {
+                continue;
+            }
+            return;
+        }
+
+        fill_batch(&mut batch, &mut slots, shape.n_batch);
+        if batch.n_tokens() == 0 {
+            continue;
+        }
+        if let Err(e) = ctx.decode(&mut batch) {
+            // Fail every sequence that had tokens in this batch; keep the thread alive.
+            for slot in &mut slots {
+                if let Some(seq) = slot.take() {
+                    release(&mut ctx, seq.id);
+                    let _ = seq.reply.send(Err(ModelError::Unavailable {
+                        message: format!("llama.cpp decode failed: {e}"),
+                    }));
+                }
+            }
+            continue;
+        }
+        for slot in &mut slots {
+            let Some(seq) = slot.as_mut() else { continue };
+            let Some(row) = seq.logits_row.take() else {
+                continue;
+            };
+            if let Some(outcome) = step(&model, &ctx, seq, row)
+                && let Some(seq) = slot.take()
+            {
+                release(&mut ctx, seq.id);
+                let result = outcome.map(|finish| generation(&seq, finish));
+                let _ = seq.reply.send(result);
+            }
+        }
+    }
+}
+
+/// Tokenize and check a request; answer it at once (and return `None`) when it cannot run.
+fn admit(model: &LlamaModel, shape: Shape, id: i32, job: Job) -> Option<Seq> {
+    let refuse = |reply: oneshot::Sender<_>, message: String| {
+        let _ = reply.send(Err(ModelError::Unavailable { message }));
+    };
+    // BOS as the vocabulary asks (Gemma: yes); special-token parsing off, see `prompt`.
+    let prompt = model.vocab().tokenize(job.prompt.as_bytes(), true, false);
+    if prompt.is_empty() {
+        refuse(job.reply, "the prompt tokenized to nothing".to_owned());
+        return None;
+    }
+    let needed = prompt.len() as u64 + u64::from(job.max_output_tokens);
+    if needed > u64::from(shape.n_ctx_seq) {
+        refuse(
+            job.reply,
+            format!(
+                "prompt of {} tokens plus max_output_tokens {} exceeds the context window of {} tokens",
+                prompt.len(),
+                job.max_output_tokens,
+                shape.n_ctx_seq
+            ),
+        );
+        return None;
+    }
+    let sampler = match SeqSampler::new(model, job.grammar.as_deref(), job.temperature, job.seed) {
+        Ok(s) => s,
+        Err(e) => {
+            refuse(
+                job.reply,
+                format!("output grammar rejected by llama.cpp: {e}"),
+            );
+            return None;
+        }
+    };
+    let now = Instant::now();
+    let seq = Seq {
+        id,
+        prompt,
+        fed: 0,
+        pos: 0,
+        pending: None,
+        logits_row: None,
+        sampler,
+        json: job.grammar.is_some(),
+        max_output_tokens: job.max_output_tokens,
+        output_tokens: 0,
+        bytes: Vec::new(),
+        submitted: job.submitted,
+        admitted: now,
+        first_token: None,
+        reply: job.reply,
+    };
+    if seq.max_output_tokens == 0 {
+        let result = Ok(generation(&seq, FinishReason::Length));
+        let _ = seq.reply.send(result);
+        return None;
+    }
+    Some(seq)
+}
+
+/// Next tokens of generating sequences first (one each), then prompt chunks.
+fn fill_batch(batch: &mut LlamaBatch<'_>, slots: &mut [Option<Seq>], n_batch: usize) {
+    batch.clear();
+    let mut room = n_batch;
+    for seq in slots.iter_mut().flatten() {
+        if let Some(token) = seq.pending.take() {
+            if batch.add(token, seq.pos, &[seq.id], true).is_ok() {
+                seq.logits_row = Some(batch.n_tokens() - 1);
+                seq.pos += 1;
+                room = room.saturating_sub(1);
+            } else {
+                seq.pending = Some(token);
+            }
+        }
+    }
+    for seq in slots.iter_mut().flatten() {
+        if seq.fed >= seq.prompt.len() || room == 0 {
+            continue;
+        }
+        let end = seq.prompt.len().min(seq.fed + room);
+        for i in seq.fed..end {
+            let Some(&token) = seq.prompt.get(i) else {
+                break;
+            };
+            let last = i + 1 == seq.prompt.len();
+            if batch.add(token, seq.pos, &[seq.id], last).is_err() {
+                return;
+            }
+            if last {
+                seq.logits_row = Some(batch.n_tokens() - 1);
+            }
+            seq.pos += 1;
+            seq.fed += 1;
+            room -= 1;
+        }
+    }
+}
+
+/// Sample one token for `seq` from logits row `row`; `Some` when the sequence is done.
+fn step(
+    model: &LlamaModel,
+    ctx: &LlamaContext<'_>,
+    seq: &mut Seq,
+    row: i32,
+) -> Option<Result<FinishReason, ModelError>> {
+    let vocab = model.vocab();
+    let logits = ctx.get_logits_ith(row);
+    let token = match seq.sampler.sample(logits, |t| vocab.is_eog(t)) {
+        Ok(token) => token,
+        Err(e) => {
+            return Some(Err(ModelError::InvalidResponse {
+                message: e.to_string(),
+            }));
+        }
+    };
+    if seq.first_token.is_none() {
+        seq.first_token = Some(Instant::now());
+    }
+    if vocab.is_eog(token) {
+        return Some(Ok(FinishReason::Stop));
+    }
+    seq.output_tokens += 1;
+    vocab.token_to_piece_into(token, &mut seq.bytes, false, None);
+    let text = valid_utf8_prefix(&seq.bytes);
+    if seq.json {
+        if json_complete(text) {
+            return Some(Ok(FinishReason::Stop));
+        }
+    } else if let Some(at) = text.find(crate::prompt::STOP) {
+        seq.bytes.truncate(at);
+        return Some(Ok(FinishReason::Stop));
+    }
+    if seq.output_tokens >= seq.max_output_tokens {
+        return Some(Ok(FinishReason::Length));
+    }
+    seq.pending = Some(token);
+    None
+}
+
+fn valid_utf8_prefix(bytes: &[u8]) -> &str {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => std::str::from_utf8(bytes.get(..e.valid_up_to()).unwrap_or_default())
+            .unwrap_or_default(),
+    }
+}
+
+/// Whether `text` is already one complete JSON object, array or string (so the grammar can
+/// only add whitespace). Numbers and literals are left to the grammar, which knows when they
+/// end.
+fn json_complete(text: &str) -> bool {
+    let t = text.trim_end();
+    matches!(t.as_bytes().last(), Some(b'}' | b']' | b'"'))
+        && serde_json::from_str::<serde::de::IgnoredAny>(t).is_ok()
+}
+
+fn release(ctx: &mut LlamaContext<'_>, id: i32) {
+    let _ = ctx.clear_kv_cache_seq(u32::try_from(id).ok(), None, None);
+}
+
+fn generation(seq: &Seq, finish: FinishReason) -> Generation {
+    let now = Instant::now();
+    let first = seq.first_token.unwrap_or(now);
+    Generation {
+        text: String::from_utf8_lossy(&seq.bytes).trim_end().to_owned(),
+        prompt_tokens: seq.prompt.len() as u64,
+        output_tokens: u64::from(seq.output_tokens),
+        finish,
+        timings: Timings {
+            queued: seq.admitted.saturating_duration_since(seq.submitted),
+            prompt: first.saturating_duration_since(seq.admitted),
+            generate: now.saturating_duration_since(first),
+            grammar_rejections: seq.sampler.rejections,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_completion_is_detected_only_for_closed_values() {
+        for (text, done) in [
+            ("{\"a\": 1}", true),
+            ("{\"a\": 1}\n", true),
+            ("{\"a\": \"}\"", false),
+            ("[1, 2]", true),
+            ("\"x\"", true),
+            ("12", false),
+            ("{\"a\": [1}", false),
+        ] {
+            assert_eq!(json_complete(text), done, "{text}");
+        }
+    }
+
+    #[test]
+    fn cut_utf8_is_not_decoded_half_way() {
+        let bytes = "é".as_bytes();
+        assert_eq!(valid_utf8_prefix(bytes.get(..1).unwrap_or_default()), "");
+        assert_eq!(valid_utf8_prefix(bytes), "é");
+    }
+}
