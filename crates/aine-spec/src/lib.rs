@@ -45,7 +45,9 @@ pub struct Sentence {
 
 /// Requirement categories: functional, or one of the PROMISE NFR classes
 /// (Cleland-Huang et al., tera-PROMISE NFR data set).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
     Functional,

@@ -225,9 +225,14 @@ fn render_calls_check_the_step_and_its_kind() {
         }
     );
     // A model step's `with` is its fallback builtin's input (empty here).
-    assert_eq!(w.render_with(&id("draft"), &ctx()).unwrap(), serde_json::json!({}));
     assert_eq!(
-        w.render_with(&id("review"), &ctx()).unwrap_err().to_string(),
+        w.render_with(&id("draft"), &ctx()).unwrap(),
+        serde_json::json!({})
+    );
+    assert_eq!(
+        w.render_with(&id("review"), &ctx())
+            .unwrap_err()
+            .to_string(),
         "step `review` is not a builtin or model step"
     );
     assert_eq!(
