@@ -392,3 +392,55 @@ fn a_role_with_no_people_is_named_when_its_gate_waits_and_when_someone_tries_to_
         "role `po` (which has no people",
     );
 }
+
+/// The requirements workflow on a small note (local model pointed at a missing file, so the
+/// template fallback drafts), approved, then a published file is changed by hand.
+#[test]
+fn a_published_file_changed_after_publication_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = aine(d, &["init"]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    let mut config = std::fs::read_to_string(d.join("aine.toml")).unwrap();
+    config.push_str(
+        "\n[models.\"local/gemma-3-270m\"]\nprovider = \"local\"\npath = \"no-such-model.gguf\"\n",
+    );
+    std::fs::write(d.join("aine.toml"), config).unwrap();
+    std::fs::write(
+        d.join("notes.md"),
+        "# Kick-off\n\nThe remote control must have a big power button.\nWe want the remote to be easy to use for older people.\n",
+    )
+    .unwrap();
+    let out = aine(
+        d,
+        &[
+            "run",
+            "workflows/requirements.workflow.yaml",
+            "--input",
+            "sources=[\"notes.md\"]",
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let gate = v["summary"]["waiting"]["gate"].as_str().unwrap().to_owned();
+    let out = aine(
+        d,
+        &["review", "approve", &gate, "--as", "pat", "--reason", "ok"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    let out = aine(d, &["audit", "verify", "--files"]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    let md = d.join("spec/requirements.md");
+    let mut text_md = std::fs::read_to_string(&md).unwrap();
+    text_md.push_str("\nsneaky edit\n");
+    std::fs::write(&md, text_md).unwrap();
+    let out = aine(d, &["audit", "verify", "--files"]);
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(7), "{stdout}");
+    assert!(
+        stdout.contains("spec/requirements.md (audit entry"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("CHANGED"), "{stdout}");
+}

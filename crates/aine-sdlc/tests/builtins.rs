@@ -31,10 +31,19 @@ fn ctx(base_dir: &Path) -> BuiltinContext {
 }
 
 #[test]
-fn registers_both_builtins_once() {
+fn registers_the_pack_once() {
     let mut registry = registry();
     let names: Vec<&str> = registry.iter().map(|b| b.name()).collect();
-    assert_eq!(names, ["requirements.detect", "sources.ingest"]);
+    assert_eq!(
+        names,
+        [
+            "requirements.detect",
+            "requirements.template",
+            "sources.ingest",
+            "spec.lint",
+            "spec.publish"
+        ]
+    );
     assert!(
         aine_sdlc::register(&mut registry).is_err(),
         "registering twice is refused"
