@@ -6,7 +6,7 @@
 //!
 //! Prints one table row per workload: prompt tokens/s (prompt processing, like `pp512`) and
 //! generated tokens/s (like `tg128`), without and with a JSON-Schema grammar, for one sequence
-//! and for `--parallel` concurrent requests batched by the provider. Medians of `--reps` runs.
+//! and for `--parallel` concurrent requests batched by the provider. Best of `--reps` runs.
 //! Batched rows are aggregate throughput: all sequences' tokens over the wall time.
 
 use std::path::PathBuf;
@@ -198,9 +198,10 @@ fn secs(d: Duration) -> f64 {
     d.as_secs_f64().max(1e-9)
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+/// Best of the runs: other processes on a shared machine only ever slow a run down, so the
+/// fastest run is the least disturbed one (compare with llama-bench's best sample).
+fn best(v: impl Iterator<Item = f64>) -> f64 {
+    v.fold(f64::NAN, f64::max)
 }
 
 #[tokio::main]
@@ -253,8 +254,8 @@ async fn main() {
         for _ in 0..args.reps {
             samples.push(run(&model, &req, n).await);
         }
-        let pps = median(samples.iter().map(|s| s.prompt_tps).collect());
-        let tgs = median(samples.iter().map(|s| s.gen_tps).collect());
+        let pps = best(samples.iter().map(|s| s.prompt_tps));
+        let tgs = best(samples.iter().map(|s| s.gen_tps));
         let last = samples.last();
         let out = last.map_or(0, |s| s.out_tokens);
         let input = last.map_or(0, |s| s.in_tokens);
