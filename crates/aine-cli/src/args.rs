@@ -109,6 +109,29 @@ pub enum Command {
     /// Configured models: list them, pull local model files.
     #[command(subcommand)]
     Models(Models),
+    /// Serve the HTTP API (JSON, Server-Sent Events, OpenAPI at /api/v1/openapi.json) and the
+    /// web UI (runs, traces, review queue, specs, audit) until Ctrl-C.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = aine_server::DEFAULT_BIND, value_name = "ADDR")]
+        bind: String,
+    },
+    /// Bearer tokens of the HTTP API and web UI.
+    #[command(subcommand)]
+    Token(Token),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Token {
+    /// Create a token for a person in aine.toml and print it (once; only its hash is stored).
+    Create {
+        /// The person it authenticates (a key of [people] in aine.toml).
+        #[arg(long = "as", value_name = "PERSON")]
+        person: String,
+        /// What the token is for (kept with its hash).
+        #[arg(long, default_value = "")]
+        label: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -44,6 +44,8 @@ pub async fn dispatch(cli: Cli) -> Result<u8> {
             crate::models_cmd::list(&models(&config(&cli)?), format.json)
         }
         Command::Models(crate::args::Models::Pull { name }) => crate::models_cmd::pull(name),
+        Command::Serve { bind } => crate::serve_cmd::serve(&cli, bind).await,
+        Command::Token(token) => crate::serve_cmd::token(&cli, token).await,
         Command::Metrics(Metrics::Runs { since, format }) => {
             metrics(&cli, since.as_deref(), *format).await
         }
@@ -58,7 +60,7 @@ fn config(cli: &Cli) -> Result<Config> {
     Ok(config)
 }
 
-async fn open_runtime(cli: &Cli) -> Result<Runtime> {
+pub(crate) async fn open_runtime(cli: &Cli) -> Result<Runtime> {
     let config = config(cli)?;
     let store = Store::open(
         &config.database,

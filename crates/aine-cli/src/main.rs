@@ -28,6 +28,7 @@ mod commands;
 mod exit;
 mod models_cmd;
 mod output;
+mod serve_cmd;
 
 use std::process::ExitCode;
 

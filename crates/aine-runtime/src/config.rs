@@ -210,6 +210,12 @@ impl Config {
         };
         holds(role.as_str()) || holds(ADMIN_ROLE)
     }
+
+    /// Whether `person` may start runs (over the HTTP API): people holding at least one role
+    /// may; people in `[people]` without a role may only read.
+    pub fn may_start_runs(&self, person: &PersonId) -> bool {
+        self.roles.values().any(|people| people.contains(person))
+    }
 }
 
 /// 1-based line and column of byte `offset` in `text`.

@@ -31,6 +31,8 @@ mod audit;
 mod error;
 mod read;
 mod records;
+mod spend;
+mod tokens;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -43,6 +45,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 pub use audit::{AuditEntry, AuditRecord, AuditVerification, BrokenLink, GENESIS_HASH};
 pub use error::{Error, Result};
 pub use records::{GateRecord, GateStatus, NewRun, RunFilter, RunRecord};
+pub use tokens::TokenRecord;
 
 /// The schema, embedded from `crates/aine-store/migrations` at compile time.
 static MIGRATOR: Migrator = sqlx::migrate!();

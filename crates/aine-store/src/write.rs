@@ -147,7 +147,7 @@ impl Store {
     /// Starts a write transaction that holds the write lock from its first statement
     /// (`BEGIN IMMEDIATE`), so that it waits for other processes up to the busy timeout instead
     /// of failing when it upgrades from reading to writing.
-    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>> {
+    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>> {
         if self.inner.read_only {
             return Err(Error::ReadOnly {
                 path: self.path().to_owned(),

@@ -1,0 +1,686 @@
+//! The JSON API under `/api/v1`. Each handler parses, checks the caller, calls the runtime as
+//! the CLI does, and serializes the answer.
+
+use std::collections::BTreeMap;
+use std::path::{Path as FsPath, PathBuf};
+use std::sync::LazyLock;
+
+use aine_store::{GateRecord, GateStatus, RunFilter};
+use aine_types::{Decision, GateId, PersonId, RunId, RunStatus};
+use axum::Json;
+use axum::extract::{FromRequest, Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+
+/// A JSON body whose rejections (malformed, too large, wrong content type) are [`ApiError`]s.
+#[derive(Debug, FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub(crate) struct ApiJson<T>(pub T);
+
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_runs, start_run))
+        .routes(routes!(get_run))
+        .routes(routes!(get_spec))
+        .routes(routes!(list_gates))
+        .routes(routes!(get_gate))
+        .routes(routes!(decide_gate))
+        .routes(routes!(audit_status))
+        .routes(routes!(metrics))
+        .routes(routes!(me))
+        .routes(routes!(openapi_json))
+}
+
+/// Parses a run id; a malformed one names no run (`404`).
+pub(crate) fn parse_run(text: &str) -> ApiResult<RunId> {
+    text.parse()
+        .map_err(|_| ApiError::NotFound(format!("no run `{text}`; run ids look like `run_<ULID>`")))
+}
+
+/// Parses a gate id; a malformed one names no gate (`404`).
+pub(crate) fn parse_gate(text: &str) -> ApiResult<GateId> {
+    text.parse().map_err(|_| {
+        ApiError::NotFound(format!(
+            "no gate `{text}`; gate ids look like `gate_<ULID>`"
+        ))
+    })
+}
+
+/// A run in a listing.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct RunItem {
+    /// `run_<ULID>`.
+    pub id: String,
+    pub workflow: String,
+    pub workflow_path: String,
+    /// `running`, `waiting`, `succeeded`, `failed` or `rejected`.
+    pub status: String,
+    /// The roles owning the run's gates (who reviews it).
+    pub owners: Vec<String>,
+    /// The open gate, for waiting runs.
+    pub waiting_gate: Option<String>,
+    /// Milliseconds since the Unix epoch.
+    pub created_at_ms: i64,
+    /// Milliseconds since the Unix epoch.
+    pub updated_at_ms: i64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    /// USD spent on model calls, as an exact decimal string.
+    pub usd: String,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct RunsQuery {
+    /// Only runs with this status: running, waiting, succeeded, failed, rejected.
+    status: Option<String>,
+    /// At most this many runs (default 50, at most 1000).
+    limit: Option<u32>,
+}
+
+/// Runs newest first, with status, owners, spend and the waiting gate.
+pub(crate) async fn run_items(
+    state: &AppState,
+    status: Option<RunStatus>,
+    limit: u32,
+) -> ApiResult<Vec<RunItem>> {
+    let store = state.runtime().store();
+    let records = store
+        .runs(&RunFilter {
+            status,
+            limit: Some(limit.clamp(1, 1000)),
+        })
+        .await?;
+    let ids: Vec<RunId> = records.iter().map(|r| r.id).collect();
+    let spend = store.spend_by_run(&ids).await?;
+    let mut owners: BTreeMap<RunId, Vec<String>> = BTreeMap::new();
+    for gate in store.gates(None).await? {
+        let roles = owners.entry(gate.run).or_default();
+        if !roles.iter().any(|r| r == gate.owner_role.as_str()) {
+            roles.push(gate.owner_role.to_string());
+        }
+    }
+    Ok(records
+        .into_iter()
+        .map(|r| {
+            let s = spend.get(&r.id).copied().unwrap_or_default();
+            RunItem {
+                id: r.id.to_string(),
+                owners: owners.remove(&r.id).unwrap_or_default(),
+                workflow: r.workflow,
+                workflow_path: r.workflow_path,
+                status: r.status.as_str().to_owned(),
+                waiting_gate: r.waiting_gate.map(|g| g.to_string()),
+                created_at_ms: r.created_at_ms,
+                updated_at_ms: r.updated_at_ms,
+                input_tokens: s.input_tokens,
+                output_tokens: s.output_tokens,
+                usd: s.usd.0.normalize().to_string(),
+            }
+        })
+        .collect())
+}
+
+pub(crate) fn parse_status(text: Option<&str>) -> ApiResult<Option<RunStatus>> {
+    text.filter(|s| !s.is_empty())
+        .map(|s| {
+            RunStatus::parse(s).ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "unknown status `{s}`; use one of running, waiting, succeeded, failed, rejected"
+                ))
+            })
+        })
+        .transpose()
+}
+
+/// List runs, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/runs",
+    tag = "runs",
+    params(RunsQuery),
+    responses(
+        (status = 200, body = Vec<RunItem>),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
+async fn list_runs(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Query(query): Query<RunsQuery>,
+) -> ApiResult<Json<Vec<RunItem>>> {
+    let status = parse_status(query.status.as_deref())?;
+    Ok(Json(
+        run_items(&state, status, query.limit.unwrap_or(50)).await?,
+    ))
+}
+
+/// A run to start.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StartRun {
+    /// The workflow file, relative to the project directory (e.g.
+    /// `workflows/requirements.workflow.yaml`).
+    pub workflow: String,
+    /// The workflow's inputs, a JSON object checked against its `inputs`.
+    #[serde(default = "empty_object")]
+    pub inputs: Value,
+}
+
+fn empty_object() -> Value {
+    Value::Object(Default::default())
+}
+
+/// A run that was started or continued in the background.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Accepted {
+    /// `run_<ULID>`.
+    pub run: String,
+    /// Where to read it.
+    pub href: String,
+    /// Where to follow it (Server-Sent Events).
+    pub events: String,
+}
+
+impl Accepted {
+    fn new(run: RunId) -> Self {
+        Self {
+            run: run.to_string(),
+            href: format!("/api/v1/runs/{run}"),
+            events: format!("/api/v1/runs/{run}/events"),
+        }
+    }
+}
+
+/// A workflow path inside the project directory, or why not.
+pub(crate) fn workflow_path(project: &FsPath, workflow: &str) -> ApiResult<PathBuf> {
+    let relative = FsPath::new(workflow);
+    if relative.is_absolute()
+        || relative
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
+        return Err(ApiError::BadRequest(format!(
+            "`{workflow}` must be a path relative to the project directory, without `..`"
+        )));
+    }
+    let path = project.join(relative);
+    let not_found = || {
+        ApiError::NotFound(format!(
+            "no workflow file `{workflow}` in the project directory"
+        ))
+    };
+    let canonical = std::fs::canonicalize(&path).map_err(|_| not_found())?;
+    let root = std::fs::canonicalize(project).map_err(|_| not_found())?;
+    if !canonical.starts_with(&root) || !canonical.is_file() {
+        return Err(not_found());
+    }
+    Ok(canonical)
+}
+
+/// Start a run (needs a role in aine.toml); it is driven in the background until it finishes
+/// or waits at a gate. Follow it with its `events`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/runs",
+    tag = "runs",
+    request_body = StartRun,
+    responses(
+        (status = 202, description = "Started", body = Accepted),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 413, body = ErrorBody),
+        (status = 422, description = "Invalid workflow or inputs; `errors` lists each", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
+async fn start_run(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<StartRun>,
+) -> ApiResult<impl IntoResponse> {
+    let runtime = state.runtime();
+    caller.may_start_runs(runtime.config())?;
+    let path = workflow_path(&runtime.config().project_dir, &body.workflow)?;
+    let run = runtime.start(&path, body.inputs).await?;
+    tracing::info!(target: "aine_server", %run, person = %caller.person, "run started over HTTP");
+    crate::drive::spawn(&state, run);
+    let accepted = Accepted::new(run);
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, accepted.href.clone())],
+        Json(accepted),
+    ))
+}
+
+/// A run's trace: every step with its outcome, why, duration, attempts, model calls (model,
+/// reason, result, tokens, USD, latency), gate and output; the run's spend.
+#[utoipa::path(
+    get,
+    path = "/api/v1/runs/{run}",
+    tag = "runs",
+    params(("run" = String, Path, description = "Run id, `run_<ULID>`")),
+    responses(
+        (status = 200, description = "The run view (aine_runtime::RunView), as `aine show --json` prints it", body = Object),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
+async fn get_run(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(run): Path<String>,
+) -> ApiResult<Json<aine_runtime::RunView>> {
+    let run = parse_run(&run)?;
+    Ok(Json(state.runtime().view(&run).await?))
+}
+
+/// The spec a run publishes (or would publish, while it waits for review): requirements in
+/// EARS form, user stories with acceptance criteria, lint findings, and each item's trace links
+/// to the source sentences it cites, with the transcripts they come from.
+#[utoipa::path(
+    get,
+    path = "/api/v1/runs/{run}/spec",
+    tag = "specs",
+    params(("run" = String, Path, description = "Run id, `run_<ULID>`")),
+    responses(
+        (status = 200, description = "The spec with its trace (see crates/aine-server/src/spec.rs)", body = Object),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "No such run, or the run has no spec", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
+async fn get_spec(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(run): Path<String>,
+) -> ApiResult<Json<crate::spec::SpecPage>> {
+    let run = parse_run(&run)?;
+    Ok(Json(crate::spec::spec_page(state.runtime(), &run).await?))
+}
+
+/// A gate in the review queue.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct GateItem {
+    /// `gate_<ULID>`.
+    pub id: String,
+    pub run: String,
+    /// The gate step's id.
+    pub step: String,
+    /// The role whose people (or an admin) may decide it.
+    pub owner_role: String,
+    /// The people holding that role.
+    pub people: Vec<String>,
+    /// `open` or `decided`.
+    pub status: String,
+    pub opened_at_ms: i64,
+    pub decided_at_ms: Option<i64>,
+    pub decided_by: Option<String>,
+    /// `approve`, `reject` or `edit`.
+    pub decision: Option<String>,
+    pub reason: Option<String>,
+}
+
+pub(crate) fn gate_item(state: &AppState, g: &GateRecord) -> GateItem {
+    GateItem {
+        id: g.id.to_string(),
+        run: g.run.to_string(),
+        step: g.step.to_string(),
+        owner_role: g.owner_role.to_string(),
+        people: state
+            .runtime()
+            .config()
+            .people_in(&g.owner_role)
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        status: g.status.as_str().to_owned(),
+        opened_at_ms: g.opened_at_ms,
+        decided_at_ms: g.decided_at_ms,
+        decided_by: g.decided_by.as_ref().map(ToString::to_string),
+        decision: g.decision.clone(),
+        reason: g.reason.clone(),
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct GatesQuery {
+    /// `open` (default), `decided` or `all`.
+    status: Option<String>,
+}
+
+/// The review queue: gates, oldest first (open ones unless `status` says otherwise).
+#[utoipa::path(
+    get,
+    path = "/api/v1/gates",
+    tag = "gates",
+    params(GatesQuery),
+    responses(
+        (status = 200, body = Vec<GateItem>),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
+async fn list_gates(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Query(query): Query<GatesQuery>,
+) -> ApiResult<Json<Vec<GateItem>>> {
+    let status = match query.status.as_deref() {
+        None | Some("open") => Some(GateStatus::Open),
+        Some("decided") => Some(GateStatus::Decided),
+        Some("all") => None,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "unknown gate status `{other}`; use open, decided or all"
+            )));
+        }
+    };
+    let gates = state.runtime().store().gates(status).await?;
+    Ok(Json(gates.iter().map(|g| gate_item(&state, g)).collect()))
+}
+
+/// A gate with the run it belongs to.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct GateDetail {
+    pub gate: GateItem,
+    /// The run's view (aine_runtime::RunView): the output under review is the output of the
+    /// step the gate `reviews`.
+    #[schema(value_type = Object)]
+    pub run: aine_runtime::RunView,
+}
+
+/// One gate and its run (what the reviewer reviews).
+#[utoipa::path(
+    get,
+    path = "/api/v1/gates/{gate}",
+    tag = "gates",
+    params(("gate" = String, Path, description = "Gate id, `gate_<ULID>`")),
+    responses(
+        (status = 200, body = GateDetail),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
+async fn get_gate(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(gate): Path<String>,
+) -> ApiResult<Json<GateDetail>> {
+    let gate = parse_gate(&gate)?;
+    let record = state.runtime().store().gate(&gate).await?;
+    let run = state.runtime().view(&record.run).await?;
+    Ok(Json(GateDetail {
+        gate: gate_item(&state, &record),
+        run,
+    }))
+}
+
+/// The kind of a decision.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum DecisionKind {
+    Approve,
+    Reject,
+    Edit,
+}
+
+/// A decision on a gate.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DecisionRequest {
+    pub decision: DecisionKind,
+    /// Why (recorded in the journal and the audit log).
+    #[serde(default)]
+    pub reason: String,
+    /// For `edit`: the replacement output of the reviewed step; it must satisfy that step's
+    /// output contract.
+    #[serde(default)]
+    pub output: Option<Value>,
+}
+
+/// A recorded decision; the run continues in the background.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Decided {
+    pub gate: String,
+    pub decision: DecisionKind,
+    pub by: String,
+    #[serde(flatten)]
+    pub run: Accepted,
+}
+
+/// Turns a request into the runtime's decision.
+pub(crate) fn decision(kind: DecisionKind, output: Option<Value>) -> ApiResult<Decision> {
+    Ok(match kind {
+        DecisionKind::Approve => Decision::Approve,
+        DecisionKind::Reject => Decision::Reject,
+        DecisionKind::Edit => Decision::Edit {
+            output: output.ok_or_else(|| {
+                ApiError::BadRequest(
+                    "an `edit` needs `output`: the replacement output of the reviewed step"
+                        .to_owned(),
+                )
+            })?,
+        },
+    })
+}
+
+/// Records a decision by `person` and drives the run on in the background.
+pub(crate) async fn record_decision(
+    state: &AppState,
+    gate: &GateId,
+    person: &PersonId,
+    decision: Decision,
+    reason: &str,
+) -> ApiResult<RunId> {
+    let run = state
+        .runtime()
+        .decide(gate, person, decision, reason)
+        .await?;
+    tracing::info!(target: "aine_server", %gate, %run, %person, "gate decided over HTTP");
+    crate::drive::spawn(state, run);
+    Ok(run)
+}
+
+/// Decide a gate: approve, reject (with a reason), or edit (replace the reviewed step's output;
+/// it must satisfy that step's contract). Only the gate's owner role or an admin may decide.
+#[utoipa::path(
+    post,
+    path = "/api/v1/gates/{gate}/decision",
+    tag = "gates",
+    params(("gate" = String, Path, description = "Gate id, `gate_<ULID>`")),
+    request_body = DecisionRequest,
+    responses(
+        (status = 202, description = "Recorded; the run continues", body = Decided),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "Not the gate's owner nor an admin", body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "Already decided", body = ErrorBody),
+        (status = 413, body = ErrorBody),
+        (status = 422, description = "The edit breaks the contract (`errors`), or the gate cannot be decided this way", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
+async fn decide_gate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(gate): Path<String>,
+    ApiJson(body): ApiJson<DecisionRequest>,
+) -> ApiResult<impl IntoResponse> {
+    let gate = parse_gate(&gate)?;
+    let decision = decision(body.decision, body.output)?;
+    let run = record_decision(&state, &gate, &caller.person, decision, &body.reason).await?;
+    let decided = Decided {
+        gate: gate.to_string(),
+        decision: body.decision,
+        by: caller.person.to_string(),
+        run: Accepted::new(run),
+    };
+    Ok((StatusCode::ACCEPTED, Json(decided)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct AuditQuery {
+    /// Also check every published spec file against the SHA-256 recorded at publication.
+    #[serde(default)]
+    files: bool,
+}
+
+/// The audit chain's status.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct AuditStatus {
+    /// The chain is intact (and, with `files`, every published file is unchanged).
+    pub ok: bool,
+    /// Entries checked, the head hash, the first broken link (aine_store::AuditVerification).
+    #[schema(value_type = Object)]
+    pub chain: aine_store::AuditVerification,
+    /// Published files checked (with `files=true`).
+    #[schema(value_type = Vec<Object>)]
+    pub files: Vec<aine_runtime::audit::FileCheck>,
+}
+
+pub(crate) async fn audit(state: &AppState, files: bool) -> ApiResult<AuditStatus> {
+    let runtime = state.runtime();
+    let chain = runtime.store().verify_audit().await?;
+    let files = if files {
+        aine_runtime::audit::verify_files(runtime.store(), &runtime.config().project_dir).await?
+    } else {
+        Vec::new()
+    };
+    Ok(AuditStatus {
+        ok: chain.broken.is_none() && files.iter().all(|f| f.unchanged()),
+        chain,
+        files,
+    })
+}
+
+/// Verify the hash-chained audit log (as `aine audit verify [--files]`).
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit",
+    tag = "audit",
+    params(AuditQuery),
+    responses(
+        (status = 200, body = AuditStatus),
+        (status = 401, body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
+async fn audit_status(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Query(query): Query<AuditQuery>,
+) -> ApiResult<Json<AuditStatus>> {
+    Ok(Json(audit(&state, query.files).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct MetricsQuery {
+    /// Only runs started on or after this date (YYYY-MM-DD, UTC).
+    since: Option<String>,
+}
+
+/// Outcome metrics (as `aine metrics runs --json`): cycle time, review wait, rejection and edit
+/// rates per gate, escalation rate per model step, cost per published item.
+#[utoipa::path(
+    get,
+    path = "/api/v1/metrics/runs",
+    tag = "audit",
+    params(MetricsQuery),
+    responses(
+        (status = 200, description = "aine_runtime::metrics::Metrics", body = Object),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
+async fn metrics(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Query(query): Query<MetricsQuery>,
+) -> ApiResult<Json<aine_runtime::metrics::Metrics>> {
+    let since_ms = match query.since.as_deref().filter(|s| !s.is_empty()) {
+        None => 0,
+        Some(text) => text
+            .parse::<jiff::civil::Date>()
+            .ok()
+            .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok())
+            .map(|z| z.timestamp().as_millisecond())
+            .ok_or_else(|| {
+                ApiError::BadRequest(format!("`since={text}` is not a date; use YYYY-MM-DD"))
+            })?,
+    };
+    Ok(Json(state.runtime().metrics(since_ms).await?))
+}
+
+/// The caller.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Me {
+    pub person: String,
+    /// Display name from aine.toml.
+    pub name: Option<String>,
+    /// Roles held.
+    pub roles: Vec<String>,
+    /// Whether the caller may start runs (holds a role).
+    pub may_start_runs: bool,
+}
+
+/// Who the token belongs to and what they may do.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "meta",
+    responses((status = 200, body = Me), (status = 401, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+async fn me(State(state): State<AppState>, caller: Caller) -> Json<Me> {
+    let config = state.runtime().config();
+    Json(Me {
+        name: config
+            .people
+            .get(&caller.person)
+            .and_then(|p| p.name.clone()),
+        roles: config
+            .roles
+            .iter()
+            .filter(|(_, people)| people.contains(&caller.person))
+            .map(|(role, _)| role.to_string())
+            .collect(),
+        may_start_runs: config.may_start_runs(&caller.person),
+        person: caller.person.to_string(),
+    })
+}
+
+static OPENAPI: LazyLock<Value> =
+    LazyLock::new(|| serde_json::to_value(crate::openapi()).unwrap_or(Value::Null));
+
+/// This document (OpenAPI 3.1); no token needed.
+#[utoipa::path(
+    get,
+    path = "/api/v1/openapi.json",
+    tag = "meta",
+    responses((status = 200, description = "The OpenAPI 3.1 document", body = Object))
+)]
+async fn openapi_json() -> Json<Value> {
+    Json(OPENAPI.clone())
+}
