@@ -103,6 +103,25 @@ pub enum Command {
         #[arg(long, default_value = "error", value_parser = ["error", "warning", "note", "never"])]
         fail_on: String,
     },
+    /// Trace a spec item to the source sentences it cites, the step and model attempts that
+    /// produced it and the decisions made on it; `--matrix` for every item.
+    #[command(arg_required_else_help = true)]
+    Trace {
+        /// A spec item id, e.g. `REQ-001` or `US-002`.
+        #[arg(value_name = "ITEM-ID", required_unless_present = "matrix")]
+        item: Option<String>,
+        /// The run whose spec to trace (default: the newest run that has drafted a spec).
+        #[arg(long, value_name = "RUN")]
+        run: Option<String>,
+        /// The whole traceability matrix: one row per item and cited source.
+        #[arg(long, conflicts_with = "item")]
+        matrix: bool,
+        /// With --matrix: CSV (RFC 4180) instead of a table.
+        #[arg(long, requires = "matrix", conflicts_with = "json")]
+        csv: bool,
+        #[command(flatten)]
+        format: Format,
+    },
     /// Outcome metrics from run records.
     #[command(subcommand)]
     Metrics(Metrics),
@@ -159,6 +178,13 @@ pub enum Metrics {
         since: Option<String>,
         #[command(flatten)]
         format: Format,
+    },
+    /// Prometheus text (OpenMetrics) for batch use: GenAI token and duration histograms, runs
+    /// by status, gate waits, cost by workflow and model, escalations by route step.
+    Prometheus {
+        /// Only runs started on or after this date (YYYY-MM-DD, UTC).
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
     },
 }
 

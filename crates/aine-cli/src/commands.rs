@@ -13,6 +13,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use crate::args::{Audit, Cli, Command, Decide, Format, Metrics, Review};
 use crate::exit;
 use crate::output::{self, Progress};
+use crate::telemetry_cmd::Telemetry;
 
 /// Runs the parsed command and returns the exit code.
 pub async fn dispatch(cli: Cli) -> Result<u8> {
@@ -44,10 +45,25 @@ pub async fn dispatch(cli: Cli) -> Result<u8> {
             crate::models_cmd::list(&models(&config(&cli)?), format.json)
         }
         Command::Models(crate::args::Models::Pull { name }) => crate::models_cmd::pull(name),
+        Command::Trace {
+            item,
+            run,
+            matrix: _,
+            csv,
+            format,
+        } => {
+            let rt = open_runtime(&cli).await?;
+            let run = run.as_deref().map(parse_run).transpose()?;
+            crate::trace_cmd::trace(&rt, item.as_deref(), run, *csv, *format).await
+        }
         Command::Serve { bind } => crate::serve_cmd::serve(&cli, bind).await,
         Command::Token(token) => crate::serve_cmd::token(&cli, token).await,
         Command::Metrics(Metrics::Runs { since, format }) => {
             metrics(&cli, since.as_deref(), *format).await
+        }
+        Command::Metrics(Metrics::Prometheus { since }) => {
+            let since_ms = since_ms(since.as_deref())?;
+            crate::telemetry_cmd::prometheus(&open_runtime(&cli).await?, since_ms).await
         }
     }
 }
@@ -180,7 +196,8 @@ async fn run(cli: &Cli, workflow: &Path, inputs: &[String], format: Format) -> R
         );
     }
     let progress = Progress::new(loaded.steps.len(), 0, format.json);
-    let summary = rt.drive(&run, &progress).await?;
+    let telemetry = Telemetry::start(rt.config());
+    let summary = rt.drive(&run, &telemetry.tee(&progress)).await?;
     progress.finish();
     finish(&rt, &run, &summary, format).await
 }
@@ -190,7 +207,8 @@ async fn resume(cli: &Cli, run: &str, format: Format) -> Result<u8> {
     let run = parse_run(run)?;
     let view = rt.view(&run).await?;
     let progress = Progress::new(view.steps.len(), output::done_steps(&view), format.json);
-    let summary = rt.resume(&run, &progress).await?;
+    let telemetry = Telemetry::start(rt.config());
+    let summary = rt.resume(&run, &telemetry.tee(&progress)).await?;
     progress.finish();
     finish(&rt, &run, &summary, format).await
 }
@@ -322,7 +340,16 @@ async fn decide_gate(rt: &Runtime, decide: &Decide, decision: Decision) -> Resul
         })?,
     };
     let kind = decision.kind();
-    let run = rt.decide(&gate, &person, decision, &decide.reason).await?;
+    let telemetry = Telemetry::start(rt.config());
+    let run = rt
+        .decide_observed(
+            &gate,
+            &person,
+            decision,
+            &decide.reason,
+            telemetry.observer(),
+        )
+        .await?;
     if !decide.format.json {
         eprintln!("{person} decided {kind} on {gate}; continuing {run}");
     }
@@ -332,12 +359,12 @@ async fn decide_gate(rt: &Runtime, decide: &Decide, decision: Decision) -> Resul
         output::done_steps(&view),
         decide.format.json,
     );
-    let summary = rt.drive(&run, &progress).await?;
+    let summary = rt.drive(&run, &telemetry.tee(&progress)).await?;
     progress.finish();
     finish(rt, &run, &summary, decide.format).await
 }
 
-fn parse_run(text: &str) -> Result<RunId> {
+pub(crate) fn parse_run(text: &str) -> Result<RunId> {
     text.parse::<RunId>()
         .with_context(|| "see `aine runs` for run ids".to_owned())
 }
@@ -399,8 +426,9 @@ async fn audit(cli: &Cli, audit: &Audit) -> Result<u8> {
     }
 }
 
-async fn metrics(cli: &Cli, since: Option<&str>, format: Format) -> Result<u8> {
-    let since_ms = match since {
+/// `--since YYYY-MM-DD` (UTC) as milliseconds since the Unix epoch; 0 without it.
+fn since_ms(since: Option<&str>) -> Result<i64> {
+    Ok(match since {
         None => 0,
         Some(text) => {
             let date: jiff::civil::Date = text
@@ -410,7 +438,11 @@ async fn metrics(cli: &Cli, since: Option<&str>, format: Format) -> Result<u8> {
                 .timestamp()
                 .as_millisecond()
         }
-    };
+    })
+}
+
+async fn metrics(cli: &Cli, since: Option<&str>, format: Format) -> Result<u8> {
+    let since_ms = since_ms(since)?;
     let rt = open_runtime(cli).await?;
     let metrics = rt.metrics(since_ms).await?;
     if format.json {

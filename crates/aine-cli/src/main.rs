@@ -29,6 +29,8 @@ mod exit;
 mod models_cmd;
 mod output;
 mod serve_cmd;
+mod telemetry_cmd;
+mod trace_cmd;
 
 use std::process::ExitCode;
 

@@ -13,9 +13,16 @@
 //! product-owner = ["alice"]
 //! admin = ["ops"]              # admins may decide any gate
 //!
+//! [secrets]
+//! patterns = ["tok_[a-z0-9]{32}"] # redacted from everything journaled (crate::redact)
+//!
 //! [models."openai/gpt-4.1-mini"]   # see aine_models::ModelConfig
 //! provider = "openai_compatible"
 //! api_key_env = "OPENAI_API_KEY"
+//!
+//! [telemetry]                      # see aine-telemetry; OTEL_* variables override
+//! otlp_endpoint = "http://localhost:4318"   # OTLP/HTTP base URL; spans go to /v1/traces
+//! capture_content = false          # true: answers are recorded on spans (may hold personal data)
 //! ```
 
 use std::collections::BTreeMap;
@@ -24,6 +31,8 @@ use std::time::Duration;
 
 use aine_store::Durability;
 use aine_types::{PersonId, RoleName};
+
+use crate::redact::Redactor;
 use serde::Deserialize;
 
 /// The file name looked up in the project directory.
@@ -48,6 +57,12 @@ pub enum ConfigError {
         line: usize,
         col: usize,
         message: String,
+    },
+    #[error("{path}: [secrets] {source}; fix the pattern (Rust `regex` syntax) or remove it")]
+    Secrets {
+        path: PathBuf,
+        #[source]
+        source: crate::redact::PatternError,
     },
     #[error(
         "{path}: role `{role}` names `{person}`, who is not in [people]; add [people.{person}] or remove the name"
@@ -79,6 +94,14 @@ struct StorageSection {
     synchronous: Option<Synchronous>,
 }
 
+/// `[secrets]`: extra patterns redacted from everything journaled (see [`crate::redact`]).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct SecretsSection {
+    #[serde(default)]
+    patterns: Vec<String>,
+}
+
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(rename_all = "lowercase")]
 enum Synchronous {
@@ -97,6 +120,24 @@ struct RawConfig {
     roles: BTreeMap<RoleName, Vec<PersonId>>,
     #[serde(default)]
     models: BTreeMap<String, aine_models::ModelConfig>,
+    #[serde(default)]
+    secrets: SecretsSection,
+    #[serde(default)]
+    telemetry: Telemetry,
+}
+
+/// `[telemetry]`: where OpenTelemetry traces go (read by `aine-telemetry`).
+#[derive(Debug, Clone, Deserialize, Default, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Telemetry {
+    /// OTLP/HTTP base URL (e.g. `http://localhost:4318`); spans are posted to `/v1/traces`.
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` / `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` take precedence.
+    #[serde(default)]
+    pub otlp_endpoint: Option<String>,
+    /// Record model answers on spans (`gen_ai.output.messages`). Off by default: answers may
+    /// hold what stakeholders said.
+    #[serde(default)]
+    pub capture_content: bool,
 }
 
 /// The validated configuration of a project.
@@ -116,6 +157,11 @@ pub struct Config {
     pub roles: BTreeMap<RoleName, Vec<PersonId>>,
     /// `[models."NAME"]` tables (over the shipped defaults; see `aine_models::resolve_models`).
     pub models: BTreeMap<String, aine_models::ModelConfig>,
+    /// What is redacted before anything is journaled: builtin credential formats and the
+    /// `[secrets] patterns` (see [`crate::redact`]).
+    pub secrets: Redactor,
+    /// `[telemetry]`.
+    pub telemetry: Telemetry,
 }
 
 impl Config {
@@ -130,6 +176,8 @@ impl Config {
             people: BTreeMap::new(),
             roles: BTreeMap::new(),
             models: BTreeMap::new(),
+            telemetry: Telemetry::default(),
+            secrets: Redactor::builtin(),
         }
     }
 
@@ -167,6 +215,10 @@ impl Config {
                 message: e.message().to_owned(),
             }
         })?;
+        let secrets = Redactor::new(&raw.secrets.patterns).map_err(|e| ConfigError::Secrets {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
         for (role, people) in &raw.roles {
             if let Some(person) = people.iter().find(|p| !raw.people.contains_key(*p)) {
                 return Err(ConfigError::UnknownPersonInRole {
@@ -193,6 +245,8 @@ impl Config {
             people: raw.people,
             roles: raw.roles,
             models: raw.models,
+            secrets,
+            telemetry: raw.telemetry,
         })
     }
 

@@ -15,6 +15,8 @@ mod inputs;
 pub mod metrics;
 mod model_step;
 mod models;
+mod packing;
+pub mod redact;
 mod runtime;
 mod view;
 
@@ -28,7 +30,10 @@ pub use models::{
     LOCAL_MODEL, ModelBuilder, ModelEntry, Models, configured as configured_models,
     local_model_cache_path,
 };
-pub use runtime::{Observer, Quiet, RunSummary, Runtime, Waiting, plan, template_context};
+pub use redact::Redactor;
+pub use runtime::{
+    Inspected, Observer, Quiet, RunSummary, Runtime, Tee, Waiting, plan, template_context,
+};
 pub use view::{CallView, GateView, RunView, StepView, run_view};
 
 /// A registry with the core builtins (`core.echo`, `file.append`, `time.sleep`).

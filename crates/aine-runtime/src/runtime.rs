@@ -21,6 +21,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::model_step::{ModelRun, StepResult};
 use crate::models::Models;
+use crate::redact::Redactor;
 
 /// Told about progress while a run is driven (the CLI draws a progress bar from it).
 pub trait Observer: Send + Sync {
@@ -28,6 +29,44 @@ pub trait Observer: Send + Sync {
     fn on_action(&self, _run: &RunId, _action: &Action) {}
     /// `entry` was committed to the journal.
     fn on_journaled(&self, _run: &RunId, _entry: &JournalEntry) {}
+    /// About to drive `run` (of `workflow`, whose journal folds to `state`), in this process.
+    /// Called once per [`Runtime::drive`], before any action; a resumed run gets it too, so an
+    /// observer learns what earlier processes journaled (e.g. spend so far).
+    fn on_drive(&self, _run: &RunId, _workflow: &Workflow, _state: &RunState) {}
+}
+
+/// Tells two observers everything, `.0` first (e.g. the progress bar and telemetry).
+#[derive(Clone, Copy)]
+pub struct Tee<'a>(pub &'a dyn Observer, pub &'a dyn Observer);
+
+impl std::fmt::Debug for Tee<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tee")
+    }
+}
+
+impl Observer for Tee<'_> {
+    fn on_action(&self, run: &RunId, action: &Action) {
+        self.0.on_action(run, action);
+        self.1.on_action(run, action);
+    }
+    fn on_journaled(&self, run: &RunId, entry: &JournalEntry) {
+        self.0.on_journaled(run, entry);
+        self.1.on_journaled(run, entry);
+    }
+    fn on_drive(&self, run: &RunId, workflow: &Workflow, state: &RunState) {
+        self.0.on_drive(run, workflow, state);
+        self.1.on_drive(run, workflow, state);
+    }
+}
+
+/// A run read back whole: see [`Runtime::inspect`].
+#[derive(Debug)]
+pub struct Inspected {
+    pub workflow: Arc<Workflow>,
+    pub view: crate::RunView,
+    /// What templates and conditions of the run see now ([`template_context`]).
+    pub context: Value,
 }
 
 /// An observer that ignores everything.
@@ -68,11 +107,29 @@ pub struct Runtime {
     models: Arc<Models>,
     config: Arc<Config>,
     clock: Arc<dyn Clock>,
+    /// Applied to every event before it is journaled.
+    redactor: Arc<Redactor>,
+    /// Parsed workflows by (path, source): see [`Runtime::stored_workflow`].
+    workflows: Arc<std::sync::Mutex<WorkflowCache>>,
 }
+
+/// The values of the environment variables that configured models (and the shipped defaults)
+/// name in `api_key_env`, to be redacted wherever they appear.
+fn api_key_values(config: &Config) -> Vec<String> {
+    use aine_models::Secrets as _;
+    aine_models::resolve_models(config.models.clone())
+        .iter()
+        .filter_map(|m| m.api_key_env.as_deref())
+        .filter_map(|var| aine_models::ProcessEnv.get(var))
+        .collect()
+}
+
+/// Parsed workflows by (path, source).
+type WorkflowCache = HashMap<(String, String), Arc<Workflow>>;
 
 /// A loaded run: its workflow, engine state and next journal sequence number.
 struct Loaded {
-    workflow: Workflow,
+    workflow: Arc<Workflow>,
     state: RunState,
     next_seq: u64,
 }
@@ -85,12 +142,15 @@ impl Runtime {
         config: Arc<Config>,
         clock: Arc<dyn Clock>,
     ) -> Self {
+        let redactor = Arc::new(config.secrets.clone().with_values(api_key_values(&config)));
         Self {
             store,
             registry,
             models: Arc::new(Models::default()),
             config,
             clock,
+            redactor,
+            workflows: Arc::default(),
         }
     }
 
@@ -149,12 +209,12 @@ impl Runtime {
         let now = self.clock.now_ms();
         let at = SystemTime::UNIX_EPOCH + Duration::from_millis(u64::try_from(now).unwrap_or(0));
         let run = RunId::from_ulid(Ulid::from_datetime(at));
-        let started = Event::RunStarted {
+        let started = self.redactor.redact_event(Event::RunStarted {
             workflow: workflow.name.clone(),
             workflow_version: workflow.version,
             workflow_sha256: workflow.sha256.clone(),
             inputs,
-        };
+        });
         let new_run = NewRun {
             id: run,
             workflow: workflow.name.clone(),
@@ -195,11 +255,13 @@ impl Runtime {
             mut state,
             mut next_seq,
         } = self.load(run).await?;
+        observer.on_drive(run, &workflow, &state);
         let mut journal = Journal {
             store: &self.store,
             workflow: &workflow,
             clock: self.clock.as_ref(),
             observer,
+            redactor: &self.redactor,
             run: *run,
             next_seq: &mut next_seq,
         };
@@ -294,27 +356,26 @@ impl Runtime {
                 .run_builtin(&b.name, workflow, &context, step, attempt, &run)
                 .await),
             StepKind::Model(m) => {
-                let prompt = match workflow.render_prompt(step, &context) {
-                    Ok(prompt) => prompt,
-                    Err(e) => {
-                        return Ok(failed(
-                            format!("cannot render the prompt: {e}"),
-                            "model step",
-                        ));
+                let packed = match m.context_budget_tokens {
+                    Some(limit) => {
+                        // Counted by the first model of the route: the local model's own
+                        // tokenizer, a conservative estimate for remote models.
+                        let counter = m.route.first().and_then(|n| self.models.get(n).ok());
+                        let count = |text: &str| match &counter {
+                            Some(model) => model.count_tokens(text),
+                            None => aine_models::estimate_tokens(text),
+                        };
+                        crate::packing::pack(workflow, step, &context, limit, &count)
                     }
+                    None => workflow
+                        .render_prompt(step, &context)
+                        .map(|prompt| crate::packing::Packed { prompt, note: None })
+                        .map_err(|e| format!("cannot render the prompt: {e}")),
                 };
-                if let Some(limit) = m.context_budget_tokens {
-                    let tokens = aine_models::estimate_tokens(&prompt);
-                    if tokens > limit {
-                        return Ok(failed(
-                            format!(
-                                "the rendered prompt is about {tokens} tokens, over `context_budget_tokens` {limit}; \
-                                 narrow the inputs or raise the budget (aine never cuts a prompt silently)"
-                            ),
-                            "model step",
-                        ));
-                    }
-                }
+                let (prompt, packing_note) = match packed {
+                    Ok(p) => (p.prompt, p.note),
+                    Err(message) => return Ok(failed(message, "model step")),
+                };
                 let model_run = ModelRun {
                     models: &self.models,
                     workflow,
@@ -322,7 +383,7 @@ impl Runtime {
                     model_step: m,
                     prompt,
                 };
-                Ok(match model_run.execute(journal, state).await? {
+                let (outcome, why) = match model_run.execute(journal, state).await? {
                     StepResult::Outcome(outcome, why) => (outcome, why),
                     StepResult::NoAnswer(why) => match &m.fallback_builtin {
                         Some(fallback) => {
@@ -336,6 +397,10 @@ impl Runtime {
                             "no model answered and the step has no fallback_builtin",
                         ),
                     },
+                };
+                Ok(match packing_note {
+                    Some(note) => (outcome, format!("{why}; {note}")),
+                    None => (outcome, why),
                 })
             }
             StepKind::Gate(_) => Ok(failed("a gate is not executed".to_owned(), "gate")),
@@ -386,6 +451,20 @@ impl Runtime {
         person: &PersonId,
         decision: Decision,
         reason: &str,
+    ) -> Result<RunId> {
+        self.decide_observed(gate, person, decision, reason, &Quiet)
+            .await
+    }
+
+    /// [`Runtime::decide`], telling `observer` about the journaled decision (telemetry ends
+    /// the gate's span with it).
+    pub async fn decide_observed(
+        &self,
+        gate: &GateId,
+        person: &PersonId,
+        decision: Decision,
+        reason: &str,
+        observer: &dyn Observer,
     ) -> Result<RunId> {
         if !self.config.people.contains_key(person) {
             return Err(Error::UnknownPerson {
@@ -451,7 +530,8 @@ impl Runtime {
             store: &self.store,
             workflow: &workflow,
             clock: self.clock.as_ref(),
-            observer: &Quiet,
+            observer,
+            redactor: &self.redactor,
             run: record.run,
             next_seq: &mut next_seq,
         };
@@ -483,12 +563,30 @@ impl Runtime {
 
     /// The run as `aine show` presents it.
     pub async fn view(&self, run: &RunId) -> Result<crate::RunView> {
+        Ok(self.inspect(run).await?.view)
+    }
+
+    /// The run's workflow (as stored when the run started), its view, and what its templates
+    /// see now (see [`template_context`]), from one read of the journal. Used by traceability,
+    /// which re-renders a step's `with` to learn exactly what the step was given.
+    pub async fn inspect(&self, run: &RunId) -> Result<Inspected> {
         let record = self.store.run(run).await?;
-        let source = self.store.workflow_source(run).await?;
-        let workflow =
-            aine_workflow::parse(Path::new(&record.workflow_path), &source, &self.catalog())?;
+        let workflow = self.stored_workflow(run, &record.workflow_path).await?;
         let journal = self.store.journal(run).await?;
-        Ok(crate::run_view(&record, &workflow, &journal))
+        let view = crate::run_view(&record, &workflow, &journal);
+        let state =
+            RunState::fold(plan(&workflow), journal.iter().map(|e| &e.event)).map_err(|e| {
+                Error::Engine {
+                    run: *run,
+                    source: e,
+                }
+            })?;
+        let context = template_context(run, &state);
+        Ok(Inspected {
+            workflow,
+            view,
+            context,
+        })
     }
 
     /// Outcome metrics over the runs created at or after `since_ms` (milliseconds since the
@@ -556,12 +654,34 @@ impl Runtime {
         }
     }
 
+    /// The workflow a run was started with, parsed once per distinct (path, source) and kept
+    /// for the life of this runtime: later steps of a run, and resumed runs, reuse it.
+    async fn stored_workflow(&self, run: &RunId, path: &str) -> Result<Arc<Workflow>> {
+        let source = self.store.workflow_source(run).await?;
+        let key = (path.to_owned(), source);
+        if let Some(workflow) = self.lock_workflows().get(&key) {
+            return Ok(workflow.clone());
+        }
+        let workflow = Arc::new(aine_workflow::parse(
+            Path::new(path),
+            &key.1,
+            &self.catalog(),
+        )?);
+        self.lock_workflows().insert(key, workflow.clone());
+        Ok(workflow)
+    }
+
+    fn lock_workflows(&self) -> std::sync::MutexGuard<'_, WorkflowCache> {
+        // A poisoned cache only means a panic elsewhere mid-insert; its entries are whole.
+        self.workflows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Loads a run's stored workflow and folds its journal.
     async fn load(&self, run: &RunId) -> Result<Loaded> {
         let record = self.store.run(run).await?;
-        let source = self.store.workflow_source(run).await?;
-        let workflow =
-            aine_workflow::parse(Path::new(&record.workflow_path), &source, &self.catalog())?;
+        let workflow = self.stored_workflow(run, &record.workflow_path).await?;
         let journal = self.store.journal(run).await?;
         let state =
             RunState::fold(plan(&workflow), journal.iter().map(|e| &e.event)).map_err(|e| {
@@ -621,12 +741,15 @@ pub(crate) struct Journal<'a> {
     workflow: &'a Workflow,
     clock: &'a dyn Clock,
     observer: &'a dyn Observer,
+    redactor: &'a Redactor,
     pub(crate) run: RunId,
     next_seq: &'a mut u64,
 }
 
 impl Journal<'_> {
     pub(crate) async fn commit(&mut self, state: &mut RunState, event: Event) -> Result<()> {
+        // Secrets never reach the journal; the run continues from what was journaled.
+        let event = self.redactor.redact_event(event);
         // Check legality first; the state is only used further if the append succeeds.
         state.apply(&event).map_err(|e| Error::Engine {
             run: self.run,

@@ -23,6 +23,9 @@ pub struct GateView {
     pub reason: Option<String>,
     /// Milliseconds between opening and decision.
     pub waited_ms: Option<i64>,
+    /// The output an `edit` decision put in place of the reviewed step's output.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edit: Option<Value>,
 }
 
 /// One model call of a step as shown.
@@ -202,6 +205,7 @@ pub fn run_view(record: &RunRecord, workflow: &Workflow, journal: &[JournalEntry
                         decided_by: None,
                         reason: None,
                         waited_ms: None,
+                        edit: None,
                     });
                 }
             }
@@ -224,6 +228,9 @@ pub fn run_view(record: &RunRecord, workflow: &Workflow, journal: &[JournalEntry
                         g.decided_by = Some(by.clone());
                         g.reason = Some(reason.clone());
                         g.waited_ms = opened_at.get(gate).map(|t| entry.at_ms - t);
+                        if let aine_types::Decision::Edit { output } = decision {
+                            g.edit = Some(output.clone());
+                        }
                     }
                 }
             }

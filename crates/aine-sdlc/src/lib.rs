@@ -12,6 +12,8 @@
 //! - `spec.lint` ([`check`]): the linter over a drafted spec.
 //! - `spec.publish` ([`publish`]): `requirements.json` (+ its JSON Schema), `requirements.md`,
 //!   Gherkin features and `trace.csv`.
+//! - [`trace`]: traceability of a run's spec (items to source sentences, producing step, model
+//!   attempts, gate decisions), read back from the run's journal for `aine trace`.
 //!
 //! The bundled requirements workflow, its prompt and contract are in `workflows/` and written
 //! into a project by `aine init`.
@@ -25,6 +27,7 @@ mod error;
 pub mod ingest;
 pub mod publish;
 pub mod template;
+pub mod trace;
 
 use aine_runtime::{BuiltinContext, BuiltinError, Registry, RegistryError};
 

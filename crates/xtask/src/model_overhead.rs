@@ -1,0 +1,253 @@
+//! Runtime overhead of a model step (issue 3's benchmark): a one-step workflow whose model is an
+//! OpenAI-compatible mock on 127.0.0.1, driven by the runtime with journaling on, against the
+//! same provider client calling the same mock directly. At each concurrency level the same
+//! number of runs (or direct calls) are in flight at once; per-run latency percentiles of both
+//! are printed, and the overhead is their difference at p50 and p99.
+//!
+//! What "runtime" includes: `Runtime::start` (journal the run's start) and `Runtime::drive` (step
+//! started, prompt rendered, worst-case budget check, the call, contract validation, model call
+//! and step finished journaled, run finished journaled): five journal commits per run.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aine_models::{ChatModel, ChatRequest, Message};
+use aine_runtime::{Config, Observer, Quiet, Runtime, SystemClock};
+use aine_store::{Durability, Store, StoreOptions};
+use aine_types::RunStatus;
+use anyhow::{Context, Result, bail};
+use axum::Json;
+use axum::routing::post;
+use serde_json::{Value, json};
+
+/// The mock's answer: a contract-valid JSON document with usage, like OpenAI's chat completions.
+async fn chat(Json(_body): Json<Value>) -> Json<Value> {
+    Json(json!({
+        "id": "chatcmpl-bench",
+        "object": "chat.completion",
+        "model": "mock",
+        "choices": [{
+            "index": 0,
+            "message": {"role": "assistant", "content": "{\"title\":\"Quarterly plan\"}"},
+            "finish_reason": "stop"
+        }],
+        "usage": {"prompt_tokens": 42, "completion_tokens": 8, "total_tokens": 50}
+    }))
+}
+
+/// Starts the mock on its own thread and tokio runtime (so its work is not scheduled on the
+/// runtime under test) and returns its address.
+fn start_mock() -> Result<SocketAddr> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr()?;
+    std::thread::Builder::new()
+        .name("mock-upstream".into())
+        .spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async move {
+                let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                    return;
+                };
+                let app = axum::Router::new().route("/v1/chat/completions", post(chat));
+                let _ = axum::serve(listener, app).await;
+            });
+        })?;
+    Ok(addr)
+}
+
+const WORKFLOW: &str = "workflow: one\nversion: 1\nsteps:\n  - id: title\n    model:\n      route: [mock/chat]\n      prompt: p.j2\n      output: s.json\n      max_output_tokens: 50\n";
+const SCHEMA: &str = r#"{"type":"object","properties":{"title":{"type":"string","maxLength":40}},"required":["title"],"additionalProperties":false}"#;
+
+/// Latency percentiles of one series, in milliseconds.
+#[derive(Debug, Clone, Copy)]
+pub struct Percentiles {
+    pub p50: f64,
+    pub p99: f64,
+}
+
+fn percentiles(mut times: Vec<Duration>) -> Percentiles {
+    times.sort();
+    let at = |q: f64| {
+        let i = ((times.len() as f64 * q).ceil() as usize)
+            .saturating_sub(1)
+            .min(times.len().saturating_sub(1));
+        times.get(i).map_or(0.0, |d| d.as_secs_f64() * 1e3)
+    };
+    Percentiles {
+        p50: at(0.50),
+        p99: at(0.99),
+    }
+}
+
+/// One concurrency level's result.
+#[derive(Debug, Clone, Copy)]
+pub struct Level {
+    pub concurrency: usize,
+    pub direct: Percentiles,
+    pub runtime: Percentiles,
+}
+
+/// A project directory with the workflow, and a runtime whose `mock/chat` model is the mock.
+pub async fn setup(
+    dir: &std::path::Path,
+    addr: SocketAddr,
+    durability: Durability,
+) -> Result<Runtime> {
+    std::fs::write(dir.join("one.workflow.yaml"), WORKFLOW)?;
+    std::fs::write(dir.join("p.j2"), "Give a title for run {{ run.id }}.")?;
+    std::fs::write(dir.join("s.json"), SCHEMA)?;
+    let toml = format!(
+        "[models.\"mock/chat\"]\nprovider = \"openai_compatible\"\nmodel = \"mock\"\nbase_url = \"http://{addr}/v1\"\nstructured_output = \"json_schema\"\nprice = {{ input = \"1\", output = \"1\" }}\n"
+    );
+    let mut config = Config::parse(&dir.join("aine.toml"), dir, &toml)?;
+    config.durability = durability;
+    let store = Store::open(
+        &config.database,
+        &StoreOptions {
+            durability,
+            // 1,000 runs share one writer: let them queue rather than time out.
+            busy_timeout: Duration::from_secs(120),
+            ..StoreOptions::default()
+        },
+    )
+    .await?;
+    let models = aine_runtime::configured_models(&config, Box::new(aine_models::build));
+    Ok(Runtime::new(
+        store,
+        Arc::new(aine_runtime::core_registry()?),
+        Arc::new(config),
+        Arc::new(SystemClock),
+    )
+    .with_models(Arc::new(models)))
+}
+
+/// `n` direct calls through the same provider client, all in flight at once.
+async fn direct(model: Arc<dyn ChatModel>, n: usize) -> Result<Vec<Duration>> {
+    let request = Arc::new(ChatRequest {
+        messages: vec![Message::user("Give a title for run run_01.")],
+        output_schema: serde_json::from_str(SCHEMA).ok(),
+        max_output_tokens: 50,
+        temperature: 0.0,
+    });
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let model = model.clone();
+            let request = request.clone();
+            tokio::spawn(async move {
+                let start = Instant::now();
+                model.complete(&request).await.map(|_| start.elapsed())
+            })
+        })
+        .collect();
+    let mut times = Vec::with_capacity(n);
+    for t in tasks {
+        times.push(t.await?.context("direct call")?);
+    }
+    Ok(times)
+}
+
+/// `n` runs started and driven at once.
+async fn runs(
+    rt: &Runtime,
+    path: &std::path::Path,
+    n: usize,
+    observer: Arc<dyn Observer>,
+) -> Result<Vec<Duration>> {
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let rt = rt.clone();
+            let path = path.to_path_buf();
+            let observer = observer.clone();
+            tokio::spawn(async move {
+                let start = Instant::now();
+                let run = rt.start(&path, json!({})).await?;
+                let summary = rt.drive(&run, observer.as_ref()).await?;
+                anyhow::Ok((start.elapsed(), summary.status, run))
+            })
+        })
+        .collect();
+    let mut times = Vec::with_capacity(n);
+    for t in tasks {
+        let (elapsed, status, run) = t.await??;
+        if status != RunStatus::Succeeded {
+            bail!("run {run} ended {status}");
+        }
+        times.push(elapsed);
+    }
+    Ok(times)
+}
+
+/// Measures every level in `levels` (each repeated until at least `min_samples` latencies are
+/// collected) with `observer` attached to the runs.
+pub async fn measure(
+    levels: &[usize],
+    min_samples: usize,
+    durability: Durability,
+    observer: Arc<dyn Observer>,
+) -> Result<Vec<Level>> {
+    let addr = start_mock()?;
+    let dir = tempfile::tempdir()?;
+    let rt = setup(dir.path(), addr, durability).await?;
+    let path = dir.path().join("one.workflow.yaml");
+    let model = rt.models().get("mock/chat").context("building mock/chat")?;
+    // Warm up connections, the price table and SQLite.
+    direct(model.clone(), 8).await?;
+    runs(&rt, &path, 8, observer.clone()).await?;
+    let mut out = Vec::new();
+    for &c in levels {
+        let rounds = min_samples.div_ceil(c).max(1);
+        let mut d = Vec::new();
+        let mut r = Vec::new();
+        for _ in 0..rounds {
+            d.extend(direct(model.clone(), c).await?);
+            r.extend(runs(&rt, &path, c, observer.clone()).await?);
+        }
+        out.push(Level {
+            concurrency: c,
+            direct: percentiles(d),
+            runtime: percentiles(r),
+        });
+    }
+    Ok(out)
+}
+
+/// Prints the table of `cargo xtask bench model-overhead`.
+pub async fn bench(quick: bool) -> Result<()> {
+    let levels: &[usize] = if quick { &[1, 10] } else { &[1, 100, 1000] };
+    let samples = if quick { 50 } else { 1000 };
+    println!(
+        "{:<10} {:>5} {:>11} {:>11} {:>11} {:>11} {:>12} {:>12}",
+        "sync",
+        "conc",
+        "direct p50",
+        "direct p99",
+        "aine p50",
+        "aine p99",
+        "overhead p50",
+        "overhead p99"
+    );
+    for (name, durability) in [("normal", Durability::Normal), ("full", Durability::Full)] {
+        for level in measure(levels, samples, durability, Arc::new(Quiet)).await? {
+            println!(
+                "{:<10} {:>5} {:>11.3} {:>11.3} {:>11.3} {:>11.3} {:>12.3} {:>12.3}",
+                name,
+                level.concurrency,
+                level.direct.p50,
+                level.direct.p99,
+                level.runtime.p50,
+                level.runtime.p99,
+                level.runtime.p50 - level.direct.p50,
+                level.runtime.p99 - level.direct.p99,
+            );
+        }
+    }
+    println!("(milliseconds per run of a one-model-step workflow; each row >= {samples} samples)");
+    Ok(())
+}
