@@ -4,7 +4,8 @@
 //! The prompt is rendered from the run's template context and counted with the token counter of
 //! the first model of the route (the local model's own tokenizer; for remote models a
 //! conservative estimate, `aine_models::estimate_tokens`). When it is over budget, whole items
-//! are dropped from the *end* of one list in the step outputs the prompt reads: among the
+//! are dropped from the *end* of one list in the run's inputs or step outputs that the prompt
+//! reads: among the
 //! [`CANDIDATE_LISTS`] largest lists, the first whose shortening makes the prompt shorter is
 //! kept to the longest prefix that fits (binary search over whole items). Upstream steps should
 //! therefore order their lists by importance. What was dropped is reported in the step's `why`;
@@ -46,8 +47,10 @@ pub(crate) fn pack(
         return Ok(Packed { prompt, note: None });
     }
     let mut lists = Vec::new();
-    if let Some(steps) = context.get("steps") {
-        collect_lists(steps, "/steps".to_owned(), &mut lists);
+    for root in ["inputs", "steps"] {
+        if let Some(value) = context.get(root) {
+            collect_lists(value, format!("/{root}"), &mut lists);
+        }
     }
     lists.sort_by_key(|(_, len, bytes)| std::cmp::Reverse((*bytes, *len)));
     for (pointer, len, _) in lists.into_iter().take(CANDIDATE_LISTS) {

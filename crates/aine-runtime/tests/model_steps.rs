@@ -459,3 +459,56 @@ async fn an_exhausted_route_runs_the_fallback_instead_of_failing() {
         "{why}"
     );
 }
+
+#[tokio::test]
+async fn an_over_budget_prompt_is_packed_by_whole_items_and_says_so() {
+    let model = scripted("t/small", &[Reply::Text(r#"{"title": "Packed"}"#)]);
+    let (dir, rt) = setup(&workflow("t/small", "", ""), &[model], "1").await;
+    std::fs::write(
+        dir.path().join("wf.workflow.yaml"),
+        "workflow: m\nversion: 1\ninputs:\n  items: { type: array, items: { type: string } }\nsteps:\n  - id: draft\n    model:\n      route: [t/small]\n      prompt: p.j2\n      output: s.json\n      max_output_tokens: 50\n      context_budget_tokens: 120\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("p.j2"),
+        "Title these:\n{% for i in inputs['items'] %}- {{ i }}\n{% endfor %}",
+    )
+    .unwrap();
+    let items: Vec<String> = (0..40)
+        .map(|i| format!("stakeholder sentence number {i} about the remote control"))
+        .collect();
+    let run = rt
+        .start(
+            &dir.path().join("wf.workflow.yaml"),
+            json!({ "items": items }),
+        )
+        .await
+        .unwrap();
+    let summary = rt.drive(&run, &Quiet).await.unwrap();
+    assert_eq!(summary.status, RunStatus::Succeeded, "{summary:?}");
+    let view = rt.view(&run).await.unwrap();
+    let why = view.steps[0].why.clone().unwrap();
+    assert!(why.contains("answered by `t/small`"), "{why}");
+    let kept: usize = why
+        .split("kept the first ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no packing note in {why}"));
+    assert!(kept > 0 && kept < 40, "{why}");
+    assert!(
+        why.contains(&format!(
+            "kept the first {kept} of 40 items of `inputs.items`"
+        )),
+        "{why}"
+    );
+    // The kept prefix fits and one more item would not.
+    let prompt = |n: usize| {
+        let mut p = "Title these:\n".to_owned();
+        for i in items.iter().take(n) {
+            p.push_str(&format!("- {i}\n"));
+        }
+        aine_models::estimate_tokens(&p)
+    };
+    assert!(prompt(kept) <= 120 && prompt(kept + 1) > 120, "{why}");
+}
