@@ -64,8 +64,24 @@ const RULES: &[(&str, &[&str], &str)] = &[
     ),
     (
         "aine-runtime",
-        &["axum", "clap", "indicatif"],
-        "aine-runtime has no HTTP server and no CLI concerns",
+        &[
+            "axum",
+            "clap",
+            "indicatif",
+            "opentelemetry",
+            "opentelemetry_sdk",
+        ],
+        "aine-runtime has no HTTP server, no CLI concerns, and no telemetry SDK (observers plug in)",
+    ),
+    (
+        "aine-telemetry",
+        &["axum", "clap", "indicatif", "aine-sdlc", "aine-llama"],
+        "aine-telemetry turns journals into spans and metrics: no server, CLI or SDLC pack",
+    ),
+    (
+        "aine-server",
+        &["clap", "indicatif", "aine-llama", "aine-cli"],
+        "aine-server is the HTTP face of the runtime: no CLI concerns, no in-process model (the binary supplies the model builder)",
     ),
 ];
 
@@ -75,6 +91,8 @@ const NO_DIRECT_SQL: &[&str] = &[
     "aine-engine",
     "aine-workflow",
     "aine-runtime",
+    "aine-telemetry",
+    "aine-server",
     "aine-cli",
 ];
 
@@ -179,4 +197,5 @@ fn the_checker_sees_real_dependencies() {
     assert!(closure(&graph, "aine-store").contains("sqlx"));
     assert!(closure(&graph, "aine-runtime").contains("tokio"));
     assert!(closure(&graph, "aine-engine").contains("aine-types"));
+    assert!(closure(&graph, "aine-telemetry").contains("opentelemetry_sdk"));
 }

@@ -1,0 +1,201 @@
+//! Getting spans out of the process without ever holding up a run.
+//!
+//! Spans go through the SDK's [`BatchSpanProcessor`] (its own thread, batching, the
+//! `OTEL_BSP_*` variables) to the OTLP/HTTP exporter (`OTEL_EXPORTER_OTLP_*` variables). In
+//! front of it sits a bounded gate: a span is only handed over while fewer than
+//! `max_queue_size` spans are queued or being exported; otherwise it is dropped and counted.
+//! The SDK's processor drops on a full queue too, but keeps its count private; with the gate it
+//! never reaches its own limit, and [`ExportStats`] counts every span's fate exactly.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use opentelemetry::KeyValue;
+use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{
+    BatchConfigBuilder, BatchSpanProcessor, SpanData, SpanExporter, SpanProcessor,
+};
+
+use crate::Error;
+
+/// `OTEL_BSP_MAX_QUEUE_SIZE`'s default (OpenTelemetry SDK environment variables).
+const DEFAULT_MAX_QUEUE: usize = 2048;
+
+/// What became of the spans handed to an [`Exporter`]. All counts are since it was created.
+#[derive(Debug, Default)]
+pub struct ExportStats {
+    exported: AtomicU64,
+    failed: AtomicU64,
+    dropped: AtomicU64,
+}
+
+impl ExportStats {
+    /// Spans the collector accepted.
+    pub fn exported(&self) -> u64 {
+        self.exported.load(Ordering::Relaxed)
+    }
+    /// Spans lost because an export failed (collector down, timed out, or refused them).
+    pub fn failed(&self) -> u64 {
+        self.failed.load(Ordering::Relaxed)
+    }
+    /// Spans dropped because the queue was full (the collector is slower than the runs).
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
+
+/// A bounded, non-blocking span pipeline to one exporter.
+#[derive(Debug)]
+pub struct Exporter {
+    processor: BatchSpanProcessor,
+    stats: Arc<ExportStats>,
+    in_flight: Arc<AtomicUsize>,
+    max_queue: usize,
+}
+
+impl Exporter {
+    /// An OTLP/HTTP (protobuf) exporter. `endpoint` is a base URL (`http://host:4318`); spans
+    /// are posted to `{endpoint}/v1/traces`. `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` and
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` win over it, and the other `OTEL_EXPORTER_OTLP_*`
+    /// variables (headers, timeout, compression) and `OTEL_SERVICE_NAME` /
+    /// `OTEL_RESOURCE_ATTRIBUTES` apply as the OpenTelemetry specification says.
+    ///
+    /// Errors: the endpoint is not a URL, or the HTTP client cannot be built.
+    pub fn otlp(endpoint: Option<&str>) -> Result<Self, Error> {
+        let mut builder = opentelemetry_otlp::SpanExporter::builder().with_http();
+        let from_env = [
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+        ]
+        .iter()
+        .any(|v| std::env::var(v).is_ok_and(|s| !s.is_empty()));
+        if let (false, Some(base)) = (from_env, endpoint) {
+            builder = builder.with_endpoint(format!("{}/v1/traces", base.trim_end_matches('/')));
+        }
+        let exporter = builder
+            .build()
+            .map_err(|e| Error::Exporter(e.to_string()))?;
+        Ok(Self::new(exporter, resource()))
+    }
+
+    /// A pipeline to any exporter, holding at most `OTEL_BSP_MAX_QUEUE_SIZE` (default 2048)
+    /// spans; the other `OTEL_BSP_*` settings apply too.
+    pub fn new<E: SpanExporter + 'static>(exporter: E, resource: Resource) -> Self {
+        let max_queue = std::env::var("OTEL_BSP_MAX_QUEUE_SIZE")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or(DEFAULT_MAX_QUEUE);
+        Self::with_max_queue(exporter, resource, max_queue)
+    }
+
+    /// [`Exporter::new`] holding at most `max_queue` spans (at least 1) queued or in export.
+    pub fn with_max_queue<E: SpanExporter + 'static>(
+        exporter: E,
+        resource: Resource,
+        max_queue: usize,
+    ) -> Self {
+        let max_queue = max_queue.max(1);
+        let stats = Arc::new(ExportStats::default());
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let counting = Counting {
+            inner: exporter,
+            stats: stats.clone(),
+            in_flight: in_flight.clone(),
+        };
+        let batch = BatchConfigBuilder::default()
+            .with_max_queue_size(max_queue)
+            .build();
+        let mut processor = BatchSpanProcessor::builder(counting)
+            .with_batch_config(batch)
+            .build();
+        processor.set_resource(&resource);
+        Self {
+            processor,
+            stats,
+            in_flight,
+            max_queue,
+        }
+    }
+
+    /// Queues `spans` for export, or drops (and counts) those that do not fit. Never blocks.
+    pub fn submit(&self, spans: Vec<SpanData>) {
+        for span in spans {
+            if self.in_flight.fetch_add(1, Ordering::AcqRel) >= self.max_queue {
+                self.in_flight.fetch_sub(1, Ordering::AcqRel);
+                self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            self.processor.on_end(span);
+        }
+    }
+
+    /// The counts so far.
+    pub fn stats(&self) -> &ExportStats {
+        &self.stats
+    }
+
+    /// Exports what is queued, waiting at most `bound`; spans still queued after it are lost
+    /// (counted as dropped). Call once, at the end of the process.
+    pub fn shutdown(&self, bound: Duration) {
+        if self.processor.shutdown_with_timeout(bound).is_err() {
+            let lost = self.in_flight.swap(0, Ordering::AcqRel);
+            self.stats
+                .dropped
+                .fetch_add(u64::try_from(lost).unwrap_or(u64::MAX), Ordering::Relaxed);
+        }
+    }
+}
+
+/// `service.name` is `aine` unless `OTEL_SERVICE_NAME` (or `OTEL_RESOURCE_ATTRIBUTES`) names one.
+fn resource() -> Resource {
+    let builder = Resource::builder();
+    let named = std::env::var("OTEL_SERVICE_NAME").is_ok_and(|s| !s.is_empty())
+        || std::env::var("OTEL_RESOURCE_ATTRIBUTES").is_ok_and(|s| s.contains("service.name="));
+    let builder = if named {
+        builder
+    } else {
+        builder.with_service_name("aine")
+    };
+    builder
+        .with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+/// Counts each batch's fate and releases its room in the queue.
+#[derive(Debug)]
+struct Counting<E> {
+    inner: E,
+    stats: Arc<ExportStats>,
+    in_flight: Arc<AtomicUsize>,
+}
+
+impl<E: SpanExporter> SpanExporter for Counting<E> {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        let n = batch.len();
+        let result = self.inner.export(batch).await;
+        let counter = if result.is_ok() {
+            &self.stats.exported
+        } else {
+            &self.stats.failed
+        };
+        counter.fetch_add(u64::try_from(n).unwrap_or(u64::MAX), Ordering::Relaxed);
+        self.in_flight.fetch_sub(n, Ordering::AcqRel);
+        result
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+}

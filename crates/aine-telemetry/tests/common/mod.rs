@@ -1,0 +1,205 @@
+//! Shared test support: a runtime whose models are scripted fakes (`ScriptedModel`, as in
+//! aine-runtime's model step tests), a workflow with an escalating model step and a gate, and
+//! a real OTLP/HTTP collector on 127.0.0.1 that decodes what it receives with the
+//! OpenTelemetry proto types.
+
+#![allow(dead_code, reason = "each test file uses a part of the support")]
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aine_models::{
+    ChatModel, ChatRequest, ChatResponse, ModelConfig, ModelError, ModelPrice, ProviderKind, Usage,
+};
+use aine_runtime::{Config, ModelEntry, Models, Runtime, SystemClock};
+use aine_store::{Store, StoreOptions};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::routing::post;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::trace::v1::Span;
+use prost::Message;
+use tempfile::TempDir;
+
+/// A fake provider: answers from a script, reports 100 input and 20 output tokens.
+#[derive(Debug)]
+pub struct ScriptedModel {
+    name: String,
+    script: Mutex<VecDeque<&'static str>>,
+}
+
+#[async_trait::async_trait]
+impl ChatModel for ScriptedModel {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn provider(&self) -> &str {
+        "scripted"
+    }
+    fn context_window(&self) -> u64 {
+        100_000
+    }
+    async fn complete(&self, _request: &ChatRequest) -> Result<ChatResponse, ModelError> {
+        let text = self.script.lock().unwrap().pop_front();
+        match text {
+            Some(text) => Ok(ChatResponse {
+                text: text.to_owned(),
+                usage: Usage {
+                    input_tokens: 100,
+                    output_tokens: 20,
+                    cached_input_tokens: 0,
+                },
+                response_model: None,
+                finish_reason: Some("stop".into()),
+            }),
+            None => Err(ModelError::Server {
+                status: 503,
+                message: "script exhausted".into(),
+            }),
+        }
+    }
+}
+
+const SCHEMA: &str = r#"{"type":"object","properties":{"title":{"type":"string"}},"required":["title"],"additionalProperties":false}"#;
+
+const CONFIG: &str = "[people.alice]\n[roles]\npo = [\"alice\"]\n";
+
+/// `draft` (a model step: `t/small` is unsure, `t/big` answers), then a gate `review` the
+/// owner always decides, then `echo` (a builtin).
+pub const WORKFLOW: &str = r#"
+workflow: titles
+version: 1
+owners:
+  po: { role: po }
+budget: { usd: 1.0, tokens: 10000 }
+steps:
+  - id: draft
+    model:
+      route: [t/small, t/big]
+      escalate_on: [unsure, violation]
+      prompt: p.j2
+      output: s.json
+      max_output_tokens: 50
+    budget: { usd: 0.5 }
+  - id: review
+    gate: { owner: po, autonomy: review }
+  - id: echo
+    builtin: core.echo
+    with: { message: "{{ steps.draft.output.title }}" }
+"#;
+
+/// A project directory with `workflow` and a runtime whose `t/small` is unsure once and whose
+/// `t/big` answers `{"title": "Hello"}`, both priced at 1 USD per million tokens.
+pub async fn setup(workflow: &str) -> (TempDir, Runtime) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("aine.toml"), CONFIG).unwrap();
+    std::fs::write(dir.path().join("wf.workflow.yaml"), workflow).unwrap();
+    std::fs::write(dir.path().join("p.j2"), "Give a title.").unwrap();
+    std::fs::write(dir.path().join("s.json"), SCHEMA).unwrap();
+    let config = Config::load_dir(dir.path()).unwrap();
+    let store = Store::open(&config.database, &StoreOptions::default())
+        .await
+        .unwrap();
+    let scripts: [(&str, &[&'static str]); 2] = [
+        ("t/small", &[r#"{"unsure": {"reason": "too vague"}}"#]),
+        ("t/big", &[r#"{"title": "Hello"}"#]),
+    ];
+    let mut entries = BTreeMap::new();
+    let mut built: BTreeMap<String, Arc<dyn ChatModel>> = BTreeMap::new();
+    let price: rust_decimal::Decimal = "1".parse().unwrap();
+    for (name, script) in scripts {
+        entries.insert(
+            name.to_owned(),
+            ModelEntry {
+                config: ModelConfig::new(name, ProviderKind::Replay),
+                price: Some(ModelPrice::flat(price, price, None)),
+            },
+        );
+        built.insert(
+            name.to_owned(),
+            Arc::new(ScriptedModel {
+                name: name.to_owned(),
+                script: Mutex::new(script.iter().copied().collect()),
+            }),
+        );
+    }
+    let models = Models::new(
+        entries,
+        Box::new(move |c: &ModelConfig| {
+            built
+                .get(&c.name)
+                .cloned()
+                .ok_or_else(|| ModelError::Unavailable {
+                    message: format!("no scripted model {}", c.name),
+                })
+        }),
+    );
+    let rt = Runtime::new(
+        store,
+        Arc::new(aine_runtime::core_registry().unwrap()),
+        Arc::new(config),
+        Arc::new(SystemClock),
+    )
+    .with_models(Arc::new(models));
+    (dir, rt)
+}
+
+/// How the collector behaves.
+#[derive(Debug, Clone, Copy)]
+pub enum Collector {
+    /// Accepts every request at once.
+    Healthy,
+    /// Answers each request after this long.
+    Slow(Duration),
+}
+
+/// A real OTLP/HTTP collector on 127.0.0.1: every span it received, decoded from protobuf.
+#[derive(Debug, Clone, Default)]
+pub struct Received(pub Arc<Mutex<Vec<Span>>>);
+
+impl Received {
+    pub fn spans(&self) -> Vec<Span> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+/// Starts a collector; returns its base URL (`http://127.0.0.1:PORT`) and what it receives.
+pub async fn collector(behaviour: Collector) -> (String, Received) {
+    let received = Received::default();
+    let app = axum::Router::new()
+        .route("/v1/traces", post(accept))
+        .with_state((received.clone(), behaviour));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr: SocketAddr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}"), received)
+}
+
+async fn accept(
+    State((received, behaviour)): State<(Received, Collector)>,
+    body: Bytes,
+) -> axum::http::StatusCode {
+    if let Collector::Slow(delay) = behaviour {
+        tokio::time::sleep(delay).await;
+    }
+    let Ok(request) = ExportTraceServiceRequest::decode(body) else {
+        return axum::http::StatusCode::BAD_REQUEST;
+    };
+    let mut spans = received.0.lock().unwrap();
+    for resource in request.resource_spans {
+        for scope in resource.scope_spans {
+            spans.extend(scope.spans);
+        }
+    }
+    axum::http::StatusCode::OK
+}
+
+/// A base URL where nothing listens (a port bound and released at once).
+pub fn dead_endpoint() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    format!("http://{addr}")
+}
