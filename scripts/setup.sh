@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing aine needs on a fresh Debian machine with a Rust toolchain
-# and Python: a C toolchain, and cmake + clang + libclang for llama.cpp (built from source by the
-# llama-cpp-2 crate for the embedded local model). Safe to run repeatedly.
+# and Python: a C toolchain, cmake + clang + libclang for llama.cpp (built from source by the
+# llama-cpp-2 crate for the embedded local model), and chromium + chromium-driver for the web UI's
+# end-to-end test. Safe to run repeatedly.
 set -euo pipefail
 
 if ! command -v cargo >/dev/null 2>&1; then
@@ -16,6 +17,10 @@ command -v cmake >/dev/null 2>&1 || need_apt+=(cmake)
 command -v clang >/dev/null 2>&1 || need_apt+=(clang)
 dpkg -s libclang-dev >/dev/null 2>&1 || need_apt+=(libclang-dev)
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
+# The web UI's end-to-end test (crates/aine-cli/tests/web_e2e.rs) drives a headless Chromium
+# through chromedriver; it fails, rather than skips, without them.
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+[ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)
 if ((${#need_apt[@]})); then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   echo "setup: installing ${need_apt[*]}" >&2

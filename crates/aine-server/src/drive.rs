@@ -22,6 +22,13 @@ pub(crate) fn spawn(state: &AppState, run: RunId) {
     let state = state.clone();
     state.tasks().clone().spawn(async move {
         let observer = Publish(state.hub());
+        // What was journaled just before (the run's start, or a gate decision) goes out first,
+        // so subscribers need not read it from the store.
+        if let Ok(journal) = state.runtime().store().journal(&run).await
+            && let Some(last) = journal.last()
+        {
+            state.hub().publish(&run, last);
+        }
         if let Err(err) = state.runtime().drive(&run, &observer).await {
             tracing::error!(target: "aine_server", %run, "driving the run failed: {err:#}");
         }
