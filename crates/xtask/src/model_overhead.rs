@@ -55,7 +55,13 @@ fn start_mock() -> Result<SocketAddr> {
                 let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
                     return;
                 };
-                let app = axum::Router::new().route("/v1/chat/completions", post(chat));
+                let app = axum::Router::new()
+                    .route("/v1/chat/completions", post(chat))
+                    // Also an OTLP/HTTP collector that accepts every span export (telemetry rows).
+                    .route(
+                        "/v1/traces",
+                        post(|_body: axum::body::Bytes| async { axum::http::StatusCode::OK }),
+                    );
                 let _ = axum::serve(listener, app).await;
             });
         })?;
@@ -223,7 +229,7 @@ pub async fn bench(quick: bool) -> Result<()> {
     let levels: &[usize] = if quick { &[1, 10] } else { &[1, 100, 1000] };
     let samples = if quick { 50 } else { 1000 };
     println!(
-        "{:<10} {:>5} {:>11} {:>11} {:>11} {:>11} {:>12} {:>12}",
+        "{:<12} {:>5} {:>11} {:>11} {:>11} {:>11} {:>12} {:>12}",
         "sync",
         "conc",
         "direct p50",
@@ -233,10 +239,22 @@ pub async fn bench(quick: bool) -> Result<()> {
         "overhead p50",
         "overhead p99"
     );
-    for (name, durability) in [("normal", Durability::Normal), ("full", Durability::Full)] {
-        for level in measure(levels, samples, durability, Arc::new(Quiet)).await? {
+    // `normal+otlp`: the `normal` rows with aine-telemetry exporting every span over OTLP/HTTP
+    // to a collector on 127.0.0.1 (issue 7's bar: tracing adds at most 10% at p99).
+    let collector = start_mock()?;
+    let telemetry = Arc::new(aine_telemetry::TelemetryObserver::new(
+        aine_telemetry::Exporter::otlp(Some(&format!("http://{collector}")))?,
+        false,
+    ));
+    let variants: [(&str, Durability, Arc<dyn Observer>); 3] = [
+        ("normal", Durability::Normal, Arc::new(Quiet)),
+        ("full", Durability::Full, Arc::new(Quiet)),
+        ("normal+otlp", Durability::Normal, telemetry.clone()),
+    ];
+    for (name, durability, observer) in variants {
+        for level in measure(levels, samples, durability, observer).await? {
             println!(
-                "{:<10} {:>5} {:>11.3} {:>11.3} {:>11.3} {:>11.3} {:>12.3} {:>12.3}",
+                "{:<12} {:>5} {:>11.3} {:>11.3} {:>11.3} {:>11.3} {:>12.3} {:>12.3}",
                 name,
                 level.concurrency,
                 level.direct.p50,
@@ -249,5 +267,6 @@ pub async fn bench(quick: bool) -> Result<()> {
         }
     }
     println!("(milliseconds per run of a one-model-step workflow; each row >= {samples} samples)");
+    tokio::task::spawn_blocking(move || telemetry.shutdown(aine_telemetry::SHUTDOWN_BOUND)).await?;
     Ok(())
 }
