@@ -36,6 +36,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(decide_gate))
         .routes(routes!(audit_status))
         .routes(routes!(metrics))
+        .routes(routes!(prometheus))
         .routes(routes!(me))
         .routes(routes!(openapi_json))
 }
@@ -631,6 +632,37 @@ async fn metrics(
             })?,
     };
     Ok(Json(state.runtime().metrics(since_ms).await?))
+}
+
+/// Prometheus metrics of every stored run, as OpenMetrics text (`aine metrics prometheus`):
+/// `gen_ai_client_token_usage` and `gen_ai_client_operation_duration_seconds` histograms, runs
+/// by status, gate wait time, cost by workflow and model, escalations by route step. Scrape
+/// with a bearer token (`authorization: { credentials: TOKEN }` in Prometheus).
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "audit",
+    responses(
+        (status = 200, description = "OpenMetrics 1.0 text", content_type = "application/openmetrics-text", body = String),
+        (status = 401, body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
+async fn prometheus(
+    State(state): State<AppState>,
+    _caller: Caller,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse as _;
+    let runs = state.runtime().store().journals_since(0).await?;
+    let body = aine_telemetry::prometheus::render(&runs, None);
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            aine_telemetry::prometheus::CONTENT_TYPE,
+        )],
+        body,
+    )
+        .into_response())
 }
 
 /// The caller.

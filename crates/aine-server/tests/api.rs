@@ -485,3 +485,33 @@ async fn run_events_stream_the_journal_and_end_after_the_run_finishes() {
     assert!(text.trim_end().ends_with('}'), "{text}");
     assert!(text.contains("event: run_finished"), "{text}");
 }
+
+#[tokio::test]
+async fn prometheus_metrics_are_served_to_token_holders() {
+    let p = project().await;
+    let alice = p.token("alice").await;
+    p.start(&alice, "wf.workflow.yaml", json!({ "name": "World" }))
+        .await;
+    let (status, _) = p.get("/metrics", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, headers, body) = p
+        .send(
+            Request::get("/metrics")
+                .header(header::AUTHORIZATION, format!("Bearer {alice}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        headers[header::CONTENT_TYPE],
+        aine_telemetry::prometheus::CONTENT_TYPE
+    );
+    let text = String::from_utf8(body).unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("aine_runs{") && l.contains("status=\"waiting\"")),
+        "{text}"
+    );
+    assert!(text.trim_end().ends_with("# EOF"), "{text}");
+}

@@ -94,6 +94,7 @@ async fn every_documented_route_is_served() {
         "GET /api/v1/runs/{run}/spec",
         "GET /audit",
         "GET /login",
+        "GET /metrics",
         "GET /review",
         "GET /review/{gate}",
         "GET /runs/{run}",
