@@ -31,28 +31,7 @@ name = "Alice"
 release-owner = ["alice"]
 "#;
 
-const WORKFLOW: &str = r#"
-workflow: example
-version: 1
-owners:
-  release-owner: { role: release-owner }
-inputs:
-  name: { type: string, minLength: 1 }
-steps:
-  - id: greet
-    builtin: core.echo
-    with:
-      message: "Hello, {{ inputs.name }}!"
-  - id: approve
-    gate:
-      owner: release-owner
-      when: "steps.greet.outcome == 'ok'"
-      reviews: greet
-  - id: announce
-    builtin: core.echo
-    with:
-      message: "{{ steps.greet.output.message }} (approved by {{ steps.approve.decided_by }})"
-"#;
+const WORKFLOW: &str = include_str!("../../aine-server/tests/data/example.workflow.yaml");
 
 /// Kills the child process when dropped.
 struct Killed(Child);

@@ -23,28 +23,7 @@ use futures_util::StreamExt as _;
 use serde_json::json;
 
 const CONFIG: &str = "[people.alice]\n[roles]\nrelease-owner = [\"alice\"]\n";
-const WORKFLOW: &str = r#"
-workflow: example
-version: 1
-owners:
-  release-owner: { role: release-owner }
-inputs:
-  name: { type: string, minLength: 1 }
-steps:
-  - id: greet
-    builtin: core.echo
-    with:
-      message: "Hello, {{ inputs.name }}!"
-  - id: approve
-    gate:
-      owner: release-owner
-      when: "steps.greet.outcome == 'ok'"
-      reviews: greet
-  - id: announce
-    builtin: core.echo
-    with:
-      message: "{{ steps.greet.output.message }} (approved by {{ steps.approve.decided_by }})"
-"#;
+const WORKFLOW: &str = include_str!("../tests/data/example.workflow.yaml");
 
 struct Sizes {
     runs: usize,

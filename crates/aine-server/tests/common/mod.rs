@@ -38,28 +38,7 @@ product-owner = ["pat"]
 admin = ["ops"]
 "#;
 
-pub const EXAMPLE: &str = r#"
-workflow: example
-version: 1
-owners:
-  release-owner: { role: release-owner }
-inputs:
-  name: { type: string, minLength: 1 }
-steps:
-  - id: greet
-    builtin: core.echo
-    with:
-      message: "Hello, {{ inputs.name }}!"
-  - id: approve
-    gate:
-      owner: release-owner
-      when: "steps.greet.outcome == 'ok'"
-      reviews: greet
-  - id: announce
-    builtin: core.echo
-    with:
-      message: "{{ steps.greet.output.message }} (approved by {{ steps.approve.decided_by }})"
-"#;
+pub const EXAMPLE: &str = include_str!("../data/example.workflow.yaml");
 
 /// A project with aine.toml, `wf.workflow.yaml` (EXAMPLE) and the bundled requirements
 /// workflow under `workflows/`.
