@@ -563,7 +563,10 @@ impl Runtime {
 
     /// The run as `aine show` presents it.
     pub async fn view(&self, run: &RunId) -> Result<crate::RunView> {
-        Ok(self.inspect(run).await?.view)
+        let record = self.store.run(run).await?;
+        let workflow = self.stored_workflow(run, &record.workflow_path).await?;
+        let journal = self.store.journal(run).await?;
+        Ok(crate::run_view(&record, &workflow, &journal))
     }
 
     /// The run's workflow (as stored when the run started), its view, and what its templates
