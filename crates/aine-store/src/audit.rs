@@ -12,12 +12,13 @@
 //! elsewhere to detect that too.
 
 use aine_types::RunId;
+use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
-use sqlx::sqlite::SqliteConnection;
 
+use crate::writer::WriteConn;
 use crate::{Error, Result, Store};
 
 /// The `prev_hash` of the first entry.
@@ -103,30 +104,42 @@ pub(crate) fn event_sha256(json: &str) -> String {
     hex::encode(Sha256::digest(json.as_bytes()))
 }
 
-/// Appends `entries` to the chain inside the caller's write transaction. `events_json[i]` is
-/// the stored JSON of the event at journal seq `first_seq + i` of `run`.
-pub(crate) async fn append_in(
-    conn: &mut SqliteConnection,
+/// Appends `entries` to the chain inside the writer's transaction. `events_json[i]` is the
+/// stored JSON of the event at journal seq `first_seq + i` of `run`.
+pub(crate) fn append_in(
+    w: &WriteConn<'_>,
     run: Option<&RunId>,
     first_seq: u64,
     events_json: &[String],
     entries: &[AuditEntry],
     at_ms: i64,
-) -> std::result::Result<(), AppendError> {
+) -> Result<()> {
     if entries.is_empty() {
         return Ok(());
     }
-    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
-        .fetch_optional(&mut *conn)
-        .await?;
+    let head = w
+        .conn
+        .prepare_cached("SELECT seq, hash FROM audit_head WHERE id = 1")
+        .and_then(|mut select| {
+            select
+                .query_row([], |row| {
+                    Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+                })
+                .optional()
+        })
+        .map_err(|err| w.err(err))?;
     let (mut seq, mut prev) = match head {
-        Some(row) => (
-            row.try_get::<i64, _>(0)? as u64,
-            row.try_get::<String, _>(1)?,
-        ),
+        Some((seq, hash)) => (seq as u64, hash),
         None => (0, GENESIS_HASH.to_owned()),
     };
     let run_text = run.map(ToString::to_string);
+    let mut insert = w
+        .conn
+        .prepare_cached(
+            "INSERT INTO audit (seq, at_ms, kind, run_id, journal_seq, event_sha256, actor, payload, prev_hash, hash) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )
+        .map_err(|err| w.err(err))?;
     for entry in entries {
         seq += 1;
         let payload: Value =
@@ -156,48 +169,30 @@ pub(crate) async fn append_in(
             String::from_utf8(canonical(&payload)?).map_err(|e| Error::Canonical {
                 detail: format!("canonical JSON is not UTF-8: {e}"),
             })?;
-        sqlx::query(
-            "INSERT INTO audit (seq, at_ms, kind, run_id, journal_seq, event_sha256, actor, payload, prev_hash, hash) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        )
-        .bind(seq as i64)
-        .bind(at_ms)
-        .bind(&entry.kind)
-        .bind(run_text.as_deref())
-        .bind(journal_seq.map(|s| s as i64))
-        .bind(event_hash.as_deref())
-        .bind(&entry.actor)
-        .bind(&payload_text)
-        .bind(&prev)
-        .bind(&hash)
-        .execute(&mut *conn)
-        .await?;
+        insert
+            .execute(params![
+                seq as i64,
+                at_ms,
+                entry.kind,
+                run_text,
+                journal_seq.map(|s| s as i64),
+                event_hash,
+                entry.actor,
+                payload_text,
+                prev,
+                hash
+            ])
+            .map_err(|err| w.err(err))?;
         prev = hash;
     }
-    sqlx::query("INSERT INTO audit_head (id, seq, hash) VALUES (1, ?1, ?2) ON CONFLICT (id) DO UPDATE SET seq = ?1, hash = ?2")
-        .bind(seq as i64)
-        .bind(&prev)
-        .execute(&mut *conn)
-        .await?;
+    w.conn
+        .prepare_cached(
+            "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?1, ?2) \
+             ON CONFLICT (id) DO UPDATE SET seq = ?1, hash = ?2",
+        )
+        .and_then(|mut upsert| upsert.execute(params![seq as i64, prev]))
+        .map_err(|err| w.err(err))?;
     Ok(())
-}
-
-/// An error while appending to the chain: SQL (mapped by the caller) or encoding.
-pub(crate) enum AppendError {
-    Sql(sqlx::Error),
-    Store(Error),
-}
-
-impl From<sqlx::Error> for AppendError {
-    fn from(e: sqlx::Error) -> Self {
-        AppendError::Sql(e)
-    }
-}
-
-impl From<Error> for AppendError {
-    fn from(e: Error) -> Self {
-        AppendError::Store(e)
-    }
 }
 
 impl Store {

@@ -3,7 +3,7 @@
 //! SQLite reports a locked, read-only or damaged database wherever it first notices: when the
 //! file is opened, when migrations run, or at the first write. [`Error::from_sqlx`] is applied to
 //! every sqlx error the crate sees, so the same condition gets the same variant wherever it
-//! surfaces. Result codes: <https://www.sqlite.org/rescode.html>.
+//! surfaces; [`Error::from_rusqlite`] does the same on the write path. Result codes: <https://www.sqlite.org/rescode.html>.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -114,13 +114,13 @@ pub enum Error {
     #[error("cannot canonicalize an audit entry: {detail}")]
     Canonical { detail: String },
 
-    /// Any other SQLite or sqlx failure (disk full, I/O error, ...).
+    /// Any other SQLite failure (disk full, I/O error, ...).
     #[error(
-        "database `{}` failed ({source}); if this persists, check the disk and run `sqlite3 {} 'PRAGMA integrity_check'`",
+        "database `{}` failed ({detail}); if this persists, check the disk and run `sqlite3 {} 'PRAGMA integrity_check'`",
         .path.display(),
         .path.display()
     )]
-    Sqlite { path: PathBuf, source: sqlx::Error },
+    Sqlite { path: PathBuf, detail: String },
 }
 
 /// SQLite primary result codes (the low byte of an extended code).
@@ -142,32 +142,7 @@ impl Error {
             sqlx::Error::Database(db) => {
                 let code = sqlite_code(db.as_ref());
                 let detail = format!("sqlite: {} (code {code})", db.message());
-                match code & 0xff {
-                    code::BUSY | code::LOCKED => Error::Locked {
-                        path: path.to_owned(),
-                        detail,
-                    },
-                    code::READONLY => Error::ReadOnly {
-                        path: path.to_owned(),
-                        detail,
-                    },
-                    code::CORRUPT | code::NOTADB => Error::NotADatabase {
-                        path: path.to_owned(),
-                        detail,
-                    },
-                    code::CANTOPEN if lacks_write_permission(path) => Error::ReadOnly {
-                        path: path.to_owned(),
-                        detail,
-                    },
-                    code::CANTOPEN => Error::CannotOpen {
-                        path: path.to_owned(),
-                        detail,
-                    },
-                    _ => Error::Sqlite {
-                        path: path.to_owned(),
-                        source: sqlx::Error::Database(db),
-                    },
-                }
+                Self::from_code(path, code, detail)
             }
             sqlx::Error::Migrate(migrate) => Self::from_migrate(path, *migrate),
             sqlx::Error::PoolTimedOut => Error::Locked {
@@ -188,8 +163,40 @@ impl Error {
             },
             other => Error::Sqlite {
                 path: path.to_owned(),
-                source: other,
+                detail: other.to_string(),
             },
+        }
+    }
+
+    /// Maps a rusqlite error (the write path, see `writer.rs`) as [`Error::from_sqlx`] maps
+    /// sqlx's.
+    pub(crate) fn from_rusqlite(path: &Path, err: &rusqlite::Error) -> Self {
+        match err {
+            rusqlite::Error::SqliteFailure(failure, message) => {
+                let code = failure.extended_code;
+                let detail = format!(
+                    "sqlite: {} (code {code})",
+                    message.clone().unwrap_or_else(|| failure.to_string())
+                );
+                Self::from_code(path, code, detail)
+            }
+            other => Error::Sqlite {
+                path: path.to_owned(),
+                detail: other.to_string(),
+            },
+        }
+    }
+
+    /// The variant for SQLite (extended) result code `code`.
+    fn from_code(path: &Path, code: i32, detail: String) -> Self {
+        let path = path.to_owned();
+        match code & 0xff {
+            code::BUSY | code::LOCKED => Error::Locked { path, detail },
+            code::READONLY => Error::ReadOnly { path, detail },
+            code::CORRUPT | code::NOTADB => Error::NotADatabase { path, detail },
+            code::CANTOPEN if lacks_write_permission(&path) => Error::ReadOnly { path, detail },
+            code::CANTOPEN => Error::CannotOpen { path, detail },
+            _ => Error::Sqlite { path, detail },
         }
     }
 
@@ -199,9 +206,9 @@ impl Error {
         match err {
             MigrateError::Execute(inner) | MigrateError::ExecuteMigration(inner, _) => {
                 match Self::from_sqlx(path, inner) {
-                    Error::Sqlite { path, source } => Error::Migration {
+                    Error::Sqlite { path, detail } => Error::Migration {
                         path,
-                        detail: source.to_string(),
+                        detail,
                         hint: MIGRATION_HINT,
                     },
                     mapped => mapped,
@@ -231,9 +238,9 @@ impl Error {
     }
 
     /// Whether `err` is a primary-key violation (used to report [`Error::DuplicateRun`]).
-    pub(crate) fn is_primary_key_violation(err: &sqlx::Error) -> bool {
-        err.as_database_error()
-            .is_some_and(|db| sqlite_code(db) == code::CONSTRAINT_PRIMARYKEY)
+    pub(crate) fn is_primary_key_violation(err: &rusqlite::Error) -> bool {
+        matches!(err, rusqlite::Error::SqliteFailure(failure, _)
+            if failure.extended_code == code::CONSTRAINT_PRIMARYKEY)
     }
 }
 

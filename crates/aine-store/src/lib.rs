@@ -23,9 +23,10 @@
 //! (<https://www.sqlite.org/pragma.html#pragma_synchronous>). aine journals a paid model call's
 //! result before the call counts as done and must never repeat one after a crash (DESIGN.md,
 //! "Quality bars"), and the sync is affordable: measured on a 2-core VM, one sync costs
-//! 0.3 to 0.8 ms (about 1,000 to 3,000 single-event appends per second, against about 10,000
-//! with `NORMAL`, both far above the rate of model calls), and batched appends pay one sync per
-//! batch (about 100,000 events per second in batches of 100).
+//! 0.3 to 1 ms (about 1,000 single-event appends per second one after another, against about
+//! 7,700 with `NORMAL`; `cargo bench -p aine-store --bench append`), and a sync is shared by
+//! everything committed with it: a batch of events, and the writes of concurrent runs, which the
+//! writer thread commits together (group commit, see `writer.rs`).
 
 mod audit;
 mod error;
@@ -34,13 +35,17 @@ mod records;
 mod spend;
 mod tokens;
 mod write;
+mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use sqlx::Connection;
 use sqlx::migrate::Migrator;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+};
 
 pub use audit::{AuditEntry, AuditRecord, AuditVerification, BrokenLink, GENESIS_HASH};
 pub use error::{Error, Result};
@@ -91,9 +96,10 @@ impl Default for StoreOptions {
 
 /// A handle on one aine database. Cheap to clone; clones share the connections.
 ///
-/// Writes go through a single connection (SQLite serializes writers anyway, and one connection
-/// queues this process' writers fairly instead of having them poll the file lock); reads use a
-/// small pool of their own and never wait for writes (WAL mode).
+/// Writes go through a single connection on a thread of its own that commits queued writes
+/// together (see `writer.rs`: SQLite serializes writers anyway, and one connection queues this
+/// process' writers fairly instead of having them poll the file lock); reads use a small sqlx
+/// pool of their own and never wait for writes (WAL mode).
 #[derive(Debug, Clone)]
 pub struct Store {
     inner: Arc<Inner>,
@@ -102,8 +108,8 @@ pub struct Store {
 #[derive(Debug)]
 struct Inner {
     path: PathBuf,
-    read_only: bool,
-    writer: SqlitePool,
+    /// `None` in read-only mode.
+    writer: Option<writer::Writer>,
     reader: SqlitePool,
 }
 
@@ -142,15 +148,9 @@ impl Store {
             connect = connect.journal_mode(SqliteJournalMode::Wal);
         }
         let map = |err| Error::from_sqlx(path, err);
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(busy_timeout.saturating_add(Duration::from_secs(30)))
-            // A ping per acquire buys nothing for an in-process database.
-            .test_before_acquire(false)
-            // Keep the connection and its prepared statements for the life of the store.
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(connect.clone())
+        // Opening eagerly reports a locked, read-only or damaged file here; the connection then
+        // brings the schema up to date and is closed: the writer thread has its own.
+        let mut setup = SqliteConnection::connect_with(&connect)
             .await
             .map_err(map)?;
         let reader = SqlitePoolOptions::new()
@@ -158,16 +158,24 @@ impl Store {
             .acquire_timeout(busy_timeout.saturating_add(Duration::from_secs(30)))
             .test_before_acquire(false)
             .connect_lazy_with(connect);
-        let store = Store {
+        migrate(path, options.read_only, &reader, &mut setup).await?;
+        setup.close().await.map_err(map)?;
+        let writer = if options.read_only {
+            None
+        } else {
+            Some(writer::Writer::start(
+                path,
+                options.durability,
+                busy_timeout,
+            )?)
+        };
+        Ok(Store {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
-                read_only: options.read_only,
                 writer,
                 reader,
             }),
-        };
-        store.migrate().await?;
-        Ok(store)
+        })
     }
 
     /// The database file this store was opened on.
@@ -178,69 +186,77 @@ impl Store {
     /// Closes the connections, waiting for running queries. Dropping the last clone closes them
     /// too, without waiting; after `close` every call fails.
     pub async fn close(&self) {
-        self.inner.writer.close().await;
+        if let Some(writer) = &self.inner.writer {
+            writer.close().await;
+        }
         self.inner.reader.close().await;
-    }
-
-    /// Runs the pending migrations, if any. Reads first and writes only when something is
-    /// pending, so opening an up-to-date database never waits for another process' write lock.
-    async fn migrate(&self) -> Result<()> {
-        let applied = self.applied_migrations().await?;
-        let known: Vec<(i64, &[u8])> = MIGRATOR
-            .iter()
-            .filter(|migration| migration.migration_type.is_up_migration())
-            .map(|migration| (migration.version, migration.checksum.as_ref()))
-            .collect();
-        let up_to_date = applied.len() == known.len()
-            && known.iter().all(|(version, checksum)| {
-                applied
-                    .iter()
-                    .any(|(v, c)| v == version && c.as_slice() == *checksum)
-            });
-        if up_to_date {
-            return Ok(());
-        }
-        if let Some((newer, _)) = applied.iter().find(|(v, _)| !MIGRATOR.version_exists(*v)) {
-            return Err(Error::Migration {
-                path: self.path().to_owned(),
-                detail: format!("migration {newer} is applied but unknown to this aine"),
-                hint: error::MIGRATION_HINT,
-            });
-        }
-        if self.inner.read_only {
-            return Err(Error::Migration {
-                path: self.path().to_owned(),
-                detail: "it needs migrating and was opened read-only".to_owned(),
-                hint: "open it once without read-only mode",
-            });
-        }
-        MIGRATOR
-            .run(&self.inner.writer)
-            .await
-            .map_err(|err| Error::from_migrate(self.path(), err))
-    }
-
-    /// `(version, checksum)` of the successfully applied migrations; empty for a new database.
-    async fn applied_migrations(&self) -> Result<Vec<(i64, Vec<u8>)>> {
-        let map = |err| Error::from_sqlx(self.path(), err);
-        let has_table: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
-        )
-        .fetch_optional(&self.inner.reader)
-        .await
-        .map_err(map)?;
-        if has_table.is_none() {
-            return Ok(Vec::new());
-        }
-        sqlx::query_as("SELECT version, checksum FROM _sqlx_migrations WHERE success = 1")
-            .fetch_all(&self.inner.reader)
-            .await
-            .map_err(map)
     }
 
     fn map_err(&self, err: sqlx::Error) -> Error {
         Error::from_sqlx(self.path(), err)
     }
+}
+
+/// Runs the pending migrations on `conn`, if any. Reads first (through `reader`) and writes only
+/// when something is pending, so opening an up-to-date database never waits for another
+/// process' write lock.
+async fn migrate(
+    path: &Path,
+    read_only: bool,
+    reader: &SqlitePool,
+    conn: &mut SqliteConnection,
+) -> Result<()> {
+    let applied = applied_migrations(path, reader).await?;
+    let known: Vec<(i64, &[u8])> = MIGRATOR
+        .iter()
+        .filter(|migration| migration.migration_type.is_up_migration())
+        .map(|migration| (migration.version, migration.checksum.as_ref()))
+        .collect();
+    let up_to_date = applied.len() == known.len()
+        && known.iter().all(|(version, checksum)| {
+            applied
+                .iter()
+                .any(|(v, c)| v == version && c.as_slice() == *checksum)
+        });
+    if up_to_date {
+        return Ok(());
+    }
+    if let Some((newer, _)) = applied.iter().find(|(v, _)| !MIGRATOR.version_exists(*v)) {
+        return Err(Error::Migration {
+            path: path.to_owned(),
+            detail: format!("migration {newer} is applied but unknown to this aine"),
+            hint: error::MIGRATION_HINT,
+        });
+    }
+    if read_only {
+        return Err(Error::Migration {
+            path: path.to_owned(),
+            detail: "it needs migrating and was opened read-only".to_owned(),
+            hint: "open it once without read-only mode",
+        });
+    }
+    MIGRATOR
+        .run(conn)
+        .await
+        .map_err(|err| Error::from_migrate(path, err))
+}
+
+/// `(version, checksum)` of the successfully applied migrations; empty for a new database.
+async fn applied_migrations(path: &Path, reader: &SqlitePool) -> Result<Vec<(i64, Vec<u8>)>> {
+    let map = |err| Error::from_sqlx(path, err);
+    let has_table: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+    )
+    .fetch_optional(reader)
+    .await
+    .map_err(map)?;
+    if has_table.is_none() {
+        return Ok(Vec::new());
+    }
+    sqlx::query_as("SELECT version, checksum FROM _sqlx_migrations WHERE success = 1")
+        .fetch_all(reader)
+        .await
+        .map_err(map)
 }
 
 #[cfg(test)]

@@ -36,18 +36,19 @@ impl Store {
         label: &str,
         at_ms: i64,
     ) -> Result<()> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO tokens (sha256, person, label, created_at_ms) VALUES (?1, ?2, ?3, ?4)",
-        )
-        .bind(sha256)
-        .bind(person.as_str())
-        .bind(label)
-        .bind(at_ms)
-        .execute(&mut *tx)
-        .await
-        .map_err(|err| self.map_err(err))?;
-        tx.commit().await.map_err(|err| self.map_err(err))
+        let row = (sha256.to_owned(), person.to_string(), label.to_owned());
+        self.writer()?
+            .write(move |w| {
+                w.conn
+                    .execute(
+                        "INSERT INTO tokens (sha256, person, label, created_at_ms) \
+                         VALUES (?1, ?2, ?3, ?4)",
+                        rusqlite::params![row.0, row.1, row.2, at_ms],
+                    )
+                    .map_err(|err| w.err(err))?;
+                Ok(())
+            })
+            .await
     }
 
     /// The person whose valid (not revoked) token hashes to `sha256`, if any.
@@ -96,16 +97,19 @@ impl Store {
 
     /// Revokes the token hashing to `sha256`; returns whether a valid token was revoked.
     pub async fn revoke_token(&self, sha256: &str, at_ms: i64) -> Result<bool> {
-        let mut tx = self.begin_write().await?;
-        let done = sqlx::query(
-            "UPDATE tokens SET revoked_at_ms = ?2 WHERE sha256 = ?1 AND revoked_at_ms IS NULL",
-        )
-        .bind(sha256)
-        .bind(at_ms)
-        .execute(&mut *tx)
-        .await
-        .map_err(|err| self.map_err(err))?;
-        tx.commit().await.map_err(|err| self.map_err(err))?;
-        Ok(done.rows_affected() > 0)
+        let sha256 = sha256.to_owned();
+        let revoked = self
+            .writer()?
+            .write(move |w| {
+                w.conn
+                    .execute(
+                        "UPDATE tokens SET revoked_at_ms = ?2 \
+                         WHERE sha256 = ?1 AND revoked_at_ms IS NULL",
+                        rusqlite::params![sha256, at_ms],
+                    )
+                    .map_err(|err| w.err(err))
+            })
+            .await?;
+        Ok(revoked > 0)
     }
 }

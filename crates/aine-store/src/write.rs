@@ -1,11 +1,10 @@
-//! Appends: the journal and, in the same transaction, the `runs` and `gates` projections.
-
-use std::sync::OnceLock;
+//! Appends: the journal and, in the same transaction, the `runs` and `gates` projections. They
+//! run on the writer thread (`writer.rs`).
 
 use aine_types::{Event, GateId, JournalEntry, RunId, RunStatus};
-use sqlx::sqlite::SqliteConnection;
-use sqlx::{Sqlite, Transaction};
+use rusqlite::{OptionalExtension, params};
 
+use crate::writer::{WriteConn, Writer};
 use crate::{AuditEntry, Error, NewRun, Result, Store};
 
 impl Store {
@@ -35,36 +34,42 @@ impl Store {
         at_ms: i64,
     ) -> Result<Vec<JournalEntry>> {
         let encoded = encode(events)?;
-        let mut tx = self.begin_write().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO runs (id, workflow, workflow_path, workflow_source, status, \
-             waiting_gate, created_at_ms, updated_at_ms, last_seq) \
-             VALUES (?1, ?2, ?3, ?4, 'running', NULL, ?5, ?5, 0)",
-        )
-        .bind(run.id.to_string())
-        .bind(&run.workflow)
-        .bind(&run.workflow_path)
-        .bind(&run.workflow_source)
-        .bind(at_ms)
-        .execute(&mut *tx)
-        .await;
-        match inserted {
-            Err(err) if Error::is_primary_key_violation(&err) => {
-                return Err(Error::DuplicateRun(run.id));
-            }
-            Err(err) => return Err(self.map_err(err)),
-            Ok(_) => {}
-        }
-        let entries = if events.is_empty() {
-            Vec::new()
-        } else {
-            self.append_in(&mut tx, &run.id, 1, events, &encoded, at_ms)
-                .await?
-        };
-        self.audit_in(&mut tx, &run.id, 1, &encoded, audit, at_ms)
-            .await?;
-        tx.commit().await.map_err(|err| self.map_err(err))?;
-        Ok(entries)
+        let run = run.clone();
+        let events = events.to_vec();
+        let audit = audit.to_vec();
+        self.writer()?
+            .write(move |w| {
+                w.conn
+                    .prepare_cached(
+                        "INSERT INTO runs (id, workflow, workflow_path, workflow_source, status, \
+                         waiting_gate, created_at_ms, updated_at_ms, last_seq) \
+                         VALUES (?1, ?2, ?3, ?4, 'running', NULL, ?5, ?5, 0)",
+                    )
+                    .and_then(|mut insert| {
+                        insert.execute(params![
+                            run.id.to_string(),
+                            run.workflow,
+                            run.workflow_path,
+                            run.workflow_source,
+                            at_ms
+                        ])
+                    })
+                    .map_err(|err| {
+                        if Error::is_primary_key_violation(&err) {
+                            Error::DuplicateRun(run.id)
+                        } else {
+                            w.err(err)
+                        }
+                    })?;
+                let entries = if events.is_empty() {
+                    Vec::new()
+                } else {
+                    append_in(w, &run.id, 1, events, &encoded, at_ms)?
+                };
+                crate::audit::append_in(w, Some(&run.id), 1, &encoded, &audit, at_ms)?;
+                Ok(entries)
+            })
+            .await
     }
 
     /// Appends `events` to the run's journal in one transaction, the first at seq
@@ -117,206 +122,178 @@ impl Store {
             };
         }
         let encoded = encode(events)?;
-        let mut tx = self.begin_write().await?;
-        let entries = self
-            .append_in(&mut tx, run, expected_seq, events, &encoded, at_ms)
-            .await?;
-        self.audit_in(&mut tx, run, expected_seq, &encoded, audit, at_ms)
-            .await?;
-        tx.commit().await.map_err(|err| self.map_err(err))?;
-        Ok(entries)
-    }
-
-    async fn audit_in(
-        &self,
-        conn: &mut SqliteConnection,
-        run: &RunId,
-        first_seq: u64,
-        encoded: &[String],
-        audit: &[AuditEntry],
-        at_ms: i64,
-    ) -> Result<()> {
-        crate::audit::append_in(conn, Some(run), first_seq, encoded, audit, at_ms)
-            .await
-            .map_err(|e| match e {
-                crate::audit::AppendError::Sql(err) => self.map_err(err),
-                crate::audit::AppendError::Store(err) => err,
+        let run = *run;
+        let events = events.to_vec();
+        let audit = audit.to_vec();
+        self.writer()?
+            .write(move |w| {
+                let entries = append_in(w, &run, expected_seq, events, &encoded, at_ms)?;
+                crate::audit::append_in(w, Some(&run), expected_seq, &encoded, &audit, at_ms)?;
+                Ok(entries)
             })
-    }
-
-    /// Starts a write transaction that holds the write lock from its first statement
-    /// (`BEGIN IMMEDIATE`), so that it waits for other processes up to the busy timeout instead
-    /// of failing when it upgrades from reading to writing.
-    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>> {
-        if self.inner.read_only {
-            return Err(Error::ReadOnly {
-                path: self.path().to_owned(),
-                detail: "the store was opened read-only".to_owned(),
-            });
-        }
-        self.inner
-            .writer
-            .begin_with("BEGIN IMMEDIATE")
             .await
-            .map_err(|err| self.map_err(err))
     }
 
-    /// The body of an append, inside the caller's transaction. `events` is not empty and
-    /// `encoded` holds their JSON.
-    async fn append_in(
-        &self,
-        conn: &mut SqliteConnection,
-        run: &RunId,
-        expected_seq: u64,
-        events: &[Event],
-        encoded: &[String],
-        at_ms: i64,
-    ) -> Result<Vec<JournalEntry>> {
-        let conflict = || Error::Conflict {
-            run: *run,
-            expected_seq,
-        };
-        let run_text = run.to_string();
-        let first = i64::try_from(expected_seq).map_err(|_| conflict())?;
-        let count = i64::try_from(events.len()).map_err(|_| conflict())?;
-        let last_seq = first.checked_add(count - 1).ok_or_else(conflict)?;
+    /// The writer, or [`Error::ReadOnly`] for a store opened read-only.
+    pub(crate) fn writer(&self) -> Result<&Writer> {
+        self.inner.writer.as_ref().ok_or_else(|| Error::ReadOnly {
+            path: self.path().to_owned(),
+            detail: "the store was opened read-only".to_owned(),
+        })
+    }
+}
 
-        // The runs row first: its `WHERE last_seq = ?` is the conflict check, and nothing else
-        // is written when it fails.
-        let updated = match project_status(events) {
-            None => sqlx::query(
+/// The body of an append, inside the writer's transaction. `events` is not empty and `encoded`
+/// holds their JSON.
+fn append_in(
+    w: &WriteConn<'_>,
+    run: &RunId,
+    expected_seq: u64,
+    events: Vec<Event>,
+    encoded: &[String],
+    at_ms: i64,
+) -> Result<Vec<JournalEntry>> {
+    let conflict = || Error::Conflict {
+        run: *run,
+        expected_seq,
+    };
+    let run_text = run.to_string();
+    let first = i64::try_from(expected_seq).map_err(|_| conflict())?;
+    let count = i64::try_from(events.len()).map_err(|_| conflict())?;
+    let last_seq = first.checked_add(count - 1).ok_or_else(conflict)?;
+
+    // The runs row first: its `WHERE last_seq = ?` is the conflict check, and nothing else is
+    // written when it fails.
+    let updated = match project_status(&events) {
+        None => w
+            .conn
+            .prepare_cached(
                 "UPDATE runs SET last_seq = ?1, updated_at_ms = ?2 WHERE id = ?3 AND last_seq = ?4",
             )
-            .bind(last_seq)
-            .bind(at_ms)
-            .bind(&run_text)
-            .bind(first - 1)
-            .execute(&mut *conn)
-            .await,
-            Some((status, gate)) => sqlx::query(
+            .and_then(|mut update| update.execute(params![last_seq, at_ms, run_text, first - 1])),
+        Some((status, gate)) => w
+            .conn
+            .prepare_cached(
                 "UPDATE runs SET last_seq = ?1, updated_at_ms = ?2, status = ?5, waiting_gate = ?6 \
                  WHERE id = ?3 AND last_seq = ?4",
             )
-            .bind(last_seq)
-            .bind(at_ms)
-            .bind(&run_text)
-            .bind(first - 1)
-            .bind(status.as_str())
-            .bind(gate.map(|gate| gate.to_string()))
-            .execute(&mut *conn)
-            .await,
-        }
-        .map_err(|err| self.map_err(err))?;
-        if updated.rows_affected() == 0 {
-            let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM runs WHERE id = ?1")
-                .bind(&run_text)
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(|err| self.map_err(err))?;
-            return Err(if exists.is_some() {
-                conflict()
-            } else {
-                Error::UnknownRun(*run)
-            });
-        }
+            .and_then(|mut update| {
+                update.execute(params![
+                    last_seq,
+                    at_ms,
+                    run_text,
+                    first - 1,
+                    status.as_str(),
+                    gate.map(|gate| gate.to_string())
+                ])
+            }),
+    }
+    .map_err(|err| w.err(err))?;
+    if updated == 0 {
+        let exists = w
+            .conn
+            .prepare_cached("SELECT 1 FROM runs WHERE id = ?1")
+            .and_then(|mut select| select.exists(params![run_text]))
+            .map_err(|err| w.err(err))?;
+        return Err(if exists {
+            conflict()
+        } else {
+            Error::UnknownRun(*run)
+        });
+    }
 
-        // The journal, in multi-row INSERTs of power-of-two sizes, largest first: few round trips
-        // to SQLite, and at most `INSERT_SIZES.len()` distinct statements in the statement cache.
-        let mut done = 0;
-        for (rows, sql) in insert_statements() {
-            while events.len() - done >= *rows {
-                let mut query = sqlx::query(sql.as_str()).bind(&run_text).bind(at_ms);
-                for (offset, (event, json)) in events[done..done + rows]
-                    .iter()
-                    .zip(&encoded[done..done + rows])
-                    .enumerate()
-                {
-                    let seq = first + i64::try_from(done + offset).map_err(|_| conflict())?;
-                    query = query.bind(seq).bind(event.kind()).bind(json.as_str());
-                }
-                query
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(|err| self.map_err(err))?;
-                done += rows;
-            }
-        }
+    let mut insert = w
+        .conn
+        .prepare_cached(
+            "INSERT INTO journal (run_id, seq, kind, event, at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .map_err(|err| w.err(err))?;
+    for (seq, (event, json)) in (first..).zip(events.iter().zip(encoded)) {
+        insert
+            .execute(params![run_text, seq, event.kind(), json, at_ms])
+            .map_err(|err| w.err(err))?;
+    }
 
-        for event in events {
-            match event {
-                Event::GateOpened { step, gate, owner } => {
-                    sqlx::query(
+    for event in &events {
+        match event {
+            Event::GateOpened { step, gate, owner } => {
+                w.conn
+                    .prepare_cached(
                         "INSERT INTO gates (id, run_id, step, owner_role, status, opened_at_ms) \
                          VALUES (?1, ?2, ?3, ?4, 'open', ?5)",
                     )
-                    .bind(gate.to_string())
-                    .bind(&run_text)
-                    .bind(step.as_str())
-                    .bind(owner.as_str())
-                    .bind(at_ms)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(|err| self.map_err(err))?;
-                }
-                Event::GateDecided {
-                    gate,
-                    decision,
-                    by,
-                    reason,
-                    ..
-                } => {
-                    let decided = sqlx::query(
+                    .and_then(|mut insert| {
+                        insert.execute(params![
+                            gate.to_string(),
+                            run_text,
+                            step.as_str(),
+                            owner.as_str(),
+                            at_ms
+                        ])
+                    })
+                    .map_err(|err| w.err(err))?;
+            }
+            Event::GateDecided {
+                gate,
+                decision,
+                by,
+                reason,
+                ..
+            } => {
+                let decided = w
+                    .conn
+                    .prepare_cached(
                         "UPDATE gates SET status = 'decided', decided_at_ms = ?1, \
                          decided_by = ?2, decision = ?3, reason = ?4 \
                          WHERE id = ?5 AND run_id = ?6 AND status = 'open'",
                     )
-                    .bind(at_ms)
-                    .bind(by.as_str())
-                    .bind(decision.kind())
-                    .bind(reason)
-                    .bind(gate.to_string())
-                    .bind(&run_text)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(|err| self.map_err(err))?;
-                    if decided.rows_affected() == 0 {
-                        return Err(self.why_not_open(conn, gate, &run_text).await);
-                    }
+                    .and_then(|mut update| {
+                        update.execute(params![
+                            at_ms,
+                            by.as_str(),
+                            decision.kind(),
+                            reason,
+                            gate.to_string(),
+                            run_text
+                        ])
+                    })
+                    .map_err(|err| w.err(err))?;
+                if decided == 0 {
+                    return Err(why_not_open(w, gate, &run_text));
                 }
-                Event::RunStarted { .. }
-                | Event::StepStarted { .. }
-                | Event::StepFinished { .. }
-                | Event::ModelCalled { .. }
-                | Event::GateEvaluated { .. }
-                | Event::RunFinished { .. } => {}
             }
+            Event::RunStarted { .. }
+            | Event::StepStarted { .. }
+            | Event::StepFinished { .. }
+            | Event::ModelCalled { .. }
+            | Event::GateEvaluated { .. }
+            | Event::RunFinished { .. } => {}
         }
-
-        let entries = events
-            .iter()
-            .zip(expected_seq..)
-            .map(|(event, seq)| JournalEntry {
-                seq,
-                at_ms,
-                event: event.clone(),
-            })
-            .collect();
-        Ok(entries)
     }
 
-    /// Why a `GateDecided` found no open gate `gate` in run `run`.
-    async fn why_not_open(&self, conn: &mut SqliteConnection, gate: &GateId, run: &str) -> Error {
-        let status: std::result::Result<Option<String>, _> =
-            sqlx::query_scalar("SELECT status FROM gates WHERE id = ?1 AND run_id = ?2")
-                .bind(gate.to_string())
-                .bind(run)
-                .fetch_optional(&mut *conn)
-                .await;
-        match status {
-            Ok(Some(_)) => Error::GateNotOpen(*gate),
-            Ok(None) => Error::UnknownGate(*gate),
-            Err(err) => self.map_err(err),
-        }
+    Ok(events
+        .into_iter()
+        .zip(expected_seq..)
+        .map(|(event, seq)| JournalEntry { seq, at_ms, event })
+        .collect())
+}
+
+/// Why a `GateDecided` found no open gate `gate` in run `run`.
+fn why_not_open(w: &WriteConn<'_>, gate: &GateId, run: &str) -> Error {
+    let status = w
+        .conn
+        .prepare_cached("SELECT status FROM gates WHERE id = ?1 AND run_id = ?2")
+        .and_then(|mut select| {
+            select
+                .query_row(params![gate.to_string(), run], |row| {
+                    row.get::<_, String>(0)
+                })
+                .optional()
+        });
+    match status {
+        Ok(Some(_)) => Error::GateNotOpen(*gate),
+        Ok(None) => Error::UnknownGate(*gate),
+        Err(err) => w.err(err),
     }
 }
 
@@ -344,60 +321,4 @@ fn encode(events: &[Event]) -> Result<Vec<String>> {
             })
         })
         .collect()
-}
-
-/// Rows per journal INSERT, largest first. 64 rows bind 2 + 3 * 64 = 194 parameters, far below
-/// SQLite's limit of 32766.
-const INSERT_SIZES: [usize; 7] = [64, 32, 16, 8, 4, 2, 1];
-
-/// `(rows, INSERT INTO journal ... VALUES (...), ...)` for each of [`INSERT_SIZES`]: `?1` is the
-/// run id and `?2` the commit time, then `seq, kind, event` per row.
-fn insert_statements() -> &'static [(usize, String)] {
-    static STATEMENTS: OnceLock<Vec<(usize, String)>> = OnceLock::new();
-    STATEMENTS.get_or_init(|| {
-        INSERT_SIZES
-            .iter()
-            .map(|&rows| {
-                let values: Vec<String> = (0..rows)
-                    .map(|row| {
-                        let p = 3 + 3 * row;
-                        format!("(?1, ?{p}, ?{}, ?{}, ?2)", p + 1, p + 2)
-                    })
-                    .collect();
-                let sql = format!(
-                    "INSERT INTO journal (run_id, seq, kind, event, at_ms) VALUES {}",
-                    values.join(", ")
-                );
-                (rows, sql)
-            })
-            .collect()
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn insert_sql_binds_three_parameters_per_row() {
-        let statements = insert_statements();
-        assert_eq!(statements.len(), INSERT_SIZES.len());
-        assert_eq!(
-            statements[5],
-            (
-                2,
-                "INSERT INTO journal (run_id, seq, kind, event, at_ms) VALUES \
-                 (?1, ?3, ?4, ?5, ?2), (?1, ?6, ?7, ?8, ?2)"
-                    .to_owned()
-            )
-        );
-        for (rows, sql) in statements {
-            assert_eq!(sql.matches("(?1,").count(), *rows);
-        }
-        assert_eq!(
-            statements.last().map(|(rows, _)| *rows),
-            Some(1),
-            "1 must end the sizes"
-        );
-    }
 }

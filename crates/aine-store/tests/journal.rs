@@ -1,6 +1,10 @@
 //! The journal and its projections, on real SQLite files.
 
-#![allow(clippy::unwrap_used, reason = "test helpers outside #[test] functions")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test helpers outside #[test] functions"
+)]
 
 mod common;
 
@@ -384,6 +388,70 @@ async fn two_stores_racing_on_one_run_get_exactly_one_conflict() {
     assert_eq!(conflicts, 1, "{a:?} {b:?}");
     assert!(a.is_ok() || b.is_ok());
     assert_eq!(one.journal(&id).await.unwrap().len(), 2);
+}
+
+/// Writes issued together share the writer's transactions (group commit); each still succeeds or
+/// fails on its own, and a failed one writes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writes_through_one_store_commit_or_fail_each_on_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&db_path(dir.path())).await;
+    let runs: Vec<_> = (1..=64).map(run_id).collect();
+    let created = futures_join_all(runs.iter().map(|id| {
+        let store = store.clone();
+        let id = *id;
+        tokio::spawn(async move { store.create_run(&new_run(id), &[started()], 1).await })
+    }))
+    .await;
+    assert!(created.iter().all(Result::is_ok), "{created:?}");
+
+    // Per run, at once: two appends racing for seq 2, and a decision on a gate that is not open.
+    let mut tasks = Vec::new();
+    for (n, id) in runs.iter().enumerate() {
+        for (step, events) in [
+            ("a", vec![step_started("a")]),
+            ("b", vec![step_started("b")]),
+            (
+                "gate",
+                vec![gate_decided(gate_id(1000 + n as u64), Decision::Approve)],
+            ),
+        ] {
+            let store = store.clone();
+            let id = *id;
+            tasks.push(tokio::spawn(async move {
+                (step, store.append(&id, 2, &events, 2).await)
+            }));
+        }
+    }
+    let results = futures_join_all(tasks).await;
+    // Exactly one of "a" and "b" wins each run; the decision fails on its unknown gate, or on a
+    // conflict when it comes after the winner.
+    for (step, result) in &results {
+        match (step, result) {
+            (&("a" | "b"), Ok(_)) => {}
+            (_, Err(Error::Conflict { .. })) => {}
+            (&"gate", Err(Error::UnknownGate(_))) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(results.iter().filter(|(_, r)| r.is_ok()).count(), 64);
+    for id in &runs {
+        let journal = store.journal(id).await.unwrap();
+        assert_eq!(journal.len(), 2, "{id}: {journal:?}");
+        assert!(matches!(journal[1].event, Event::StepStarted { .. }));
+        assert_eq!(store.run(id).await.unwrap().last_seq, 2);
+    }
+    assert!(store.gates(None).await.unwrap().is_empty());
+}
+
+async fn futures_join_all<T: std::fmt::Debug>(
+    tasks: impl IntoIterator<Item = tokio::task::JoinHandle<T>>,
+) -> Vec<T> {
+    let mut out = Vec::new();
+    for task in tasks {
+        out.push(task.await.unwrap());
+    }
+    out
 }
 
 #[tokio::test]

@@ -19,6 +19,7 @@ const RULES: &[(&str, &[&str], &str)] = &[
         &[
             "tokio",
             "sqlx",
+            "rusqlite",
             "reqwest",
             "hyper",
             "axum",
@@ -34,6 +35,7 @@ const RULES: &[(&str, &[&str], &str)] = &[
         &[
             "tokio",
             "sqlx",
+            "rusqlite",
             "reqwest",
             "hyper",
             "axum",
@@ -48,6 +50,7 @@ const RULES: &[(&str, &[&str], &str)] = &[
         &[
             "tokio",
             "sqlx",
+            "rusqlite",
             "reqwest",
             "hyper",
             "axum",
@@ -177,10 +180,12 @@ fn crates_keep_their_dependency_invariants() {
             .find(|(name, _)| name == krate)
             .map(|(_, deps)| deps.iter().map(|d| graph[d].0.clone()).collect())
             .unwrap_or_default();
-        if direct.contains("sqlx") {
-            broken.push(format!(
-                "{krate} depends on sqlx directly: only aine-store contains SQL"
-            ));
+        for sql in ["sqlx", "rusqlite"] {
+            if direct.contains(sql) {
+                broken.push(format!(
+                    "{krate} depends on {sql} directly: only aine-store contains SQL"
+                ));
+            }
         }
     }
     assert!(
@@ -195,6 +200,7 @@ fn the_checker_sees_real_dependencies() {
     // Guards against a checker that passes because it reads nothing.
     let graph = graph(&metadata());
     assert!(closure(&graph, "aine-store").contains("sqlx"));
+    assert!(closure(&graph, "aine-store").contains("rusqlite"));
     assert!(closure(&graph, "aine-runtime").contains("tokio"));
     assert!(closure(&graph, "aine-engine").contains("aine-types"));
     assert!(closure(&graph, "aine-telemetry").contains("opentelemetry_sdk"));
