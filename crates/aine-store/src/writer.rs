@@ -15,6 +15,16 @@
 //! in the crate docs). With one writer at a time a batch is one job and nothing waits; under
 //! load, the writes that queued during one commit share the next commit and its sync.
 //!
+//! Checkpoints (copying the write-ahead log back into the database file) wait until the writer
+//! has answered: SQLite would run one inside the commit that crosses 1,000 log pages, syncing the
+//! database file and taking milliseconds, on the caller's time (it set the p99 of a model step's
+//! overhead: 8.9 ms, against 3.4 ms without, `cargo bench -p aine-telemetry --bench overhead`,
+//! one run in flight). The writer turns automatic checkpoints off and, after delivering a batch's
+//! results, checkpoints itself (`PRAGMA wal_checkpoint(PASSIVE)`) once [`CHECKPOINT_EVERY`]
+//! commits have gone by and no write is queued, or after [`CHECKPOINT_AT_MOST`] commits whatever
+//! is queued. Being the only writer, its checkpoint finishes, and SQLite starts the log over at
+//! the next write (<https://www.sqlite.org/wal.html#ckpt>).
+//!
 //! Reads do not come here: they use sqlx's read pool and, in WAL mode, never wait for writes.
 
 use std::path::{Path, PathBuf};
@@ -29,6 +39,14 @@ use crate::{Durability, Error, Result};
 
 /// The most jobs one transaction commits.
 const MAX_BATCH: usize = 256;
+
+/// Commits after which the writer checkpoints as soon as no write is queued. A small write
+/// (one event with its projections and audit entry) adds three or four pages to the log.
+const CHECKPOINT_EVERY: u32 = 200;
+
+/// Commits after which the writer checkpoints even with writes queued, which bounds the log
+/// (test `the_write_ahead_log_is_checkpointed_off_the_callers_time`).
+const CHECKPOINT_AT_MOST: u32 = 1_000;
 
 /// The connection a job writes through, inside the batch's transaction.
 pub(crate) struct WriteConn<'a> {
@@ -131,18 +149,28 @@ impl Writer {
             Durability::Normal => "NORMAL",
         };
         conn.execute_batch(&format!(
-            "PRAGMA foreign_keys = ON; PRAGMA synchronous = {synchronous};"
+            "PRAGMA foreign_keys = ON; PRAGMA synchronous = {synchronous}; \
+             PRAGMA wal_autocheckpoint = 0;"
         ))
         .map_err(map)?;
+        let spawn_failed = |e: std::io::Error| Error::Sqlite {
+            path: path.to_owned(),
+            detail: format!("cannot start the writer thread: {e}"),
+        };
         let (queue, jobs) = std::sync::mpsc::channel();
         let thread_path = path.to_owned();
         std::thread::Builder::new()
             .name("aine-store-writer".to_owned())
-            .spawn(move || serve(&conn, &thread_path, &jobs))
-            .map_err(|e| Error::Sqlite {
-                path: path.to_owned(),
-                detail: format!("cannot start the writer thread: {e}"),
-            })?;
+            .spawn(move || {
+                let close = serve(&conn, &thread_path, &jobs);
+                // Close the connection before answering `close`: the last connection to close
+                // checkpoints the whole log into the database file.
+                drop(conn);
+                if let Some(reply) = close {
+                    let _ = reply.send(());
+                }
+            })
+            .map_err(spawn_failed)?;
         Ok(Writer {
             path: path.to_owned(),
             queue: Mutex::new(Some(queue)),
@@ -206,11 +234,21 @@ fn stopped(path: &Path, why: &str) -> Error {
     }
 }
 
-/// The writer thread: batches until the queue closes or a `Close` arrives.
-fn serve(conn: &Connection, path: &Path, jobs: &Receiver<Message>) {
+/// The writer thread: batches until the queue closes or a `Close` arrives, whose reply it returns.
+fn serve(conn: &Connection, path: &Path, jobs: &Receiver<Message>) -> Option<oneshot::Sender<()>> {
     let write = WriteConn { conn, path };
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
-    while let Ok(first) = jobs.recv() {
+    let mut since_checkpoint: u32 = 0;
+    // A message taken from the queue to see whether it was empty.
+    let mut next: Option<Message> = None;
+    loop {
+        let first = match next.take() {
+            Some(message) => message,
+            None => match jobs.recv() {
+                Ok(message) => message,
+                Err(_) => return None,
+            },
+        };
         let mut close = None;
         match first {
             Message::Job(job) => batch.push(job),
@@ -225,10 +263,29 @@ fn serve(conn: &Connection, path: &Path, jobs: &Receiver<Message>) {
         }
         if !batch.is_empty() {
             commit(&write, &mut batch);
+            since_checkpoint += 1;
+            let idle = match jobs.try_recv() {
+                Ok(message) => {
+                    next = Some(message);
+                    false
+                }
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => true,
+            };
+            if since_checkpoint >= CHECKPOINT_AT_MOST
+                || (since_checkpoint >= CHECKPOINT_EVERY && idle)
+            {
+                // Failing (a reader of another process holds old pages), it is tried again at
+                // the next commit.
+                if conn
+                    .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                    .is_ok()
+                {
+                    since_checkpoint = 0;
+                }
+            }
         }
-        if let Some(reply) = close {
-            let _ = reply.send(());
-            return;
+        if close.is_some() {
+            return close;
         }
     }
 }
