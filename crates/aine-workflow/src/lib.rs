@@ -32,12 +32,22 @@ pub use template::RenderError;
 use crate::diagnostic::Diags;
 use crate::template::{Templates, prompt_name, with_name};
 
+/// The input key under which a model step's `check_builtin` receives the model's answer (the
+/// rest of its input is the step's rendered `with`).
+pub const CHECK_ANSWER: &str = "answer";
+
 /// What exists outside a workflow file; provided by the runtime.
 pub trait Catalog {
     /// The JSON Schema of a builtin's input (`with`), or `None` when no builtin has this name.
     fn builtin_input_schema(&self, name: &str) -> Option<&Value>;
     /// Every builtin name (for "did you mean" hints).
     fn builtin_names(&self) -> Vec<String>;
+    /// The builtins that may be a model step's `check_builtin`: each judges a model's answer
+    /// (input `answer` plus the step's `with`) and returns errors. A subset of
+    /// [`Catalog::builtin_names`]; none by default.
+    fn check_names(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// Whether a model of this name (e.g. `local/gemma-3-270m`) is configured.
     fn has_model(&self, name: &str) -> bool;
 }
@@ -163,7 +173,8 @@ impl Workflow {
             .ok_or_else(|| RenderError::UnknownStep { step: id.clone() })
     }
 
-    /// Renders a builtin step's `with` (or a model step's, the input of its fallback builtin) against `ctx` (`{ inputs, steps, run }`): every string
+    /// Renders a builtin step's `with` (or a model step's, the input of its fallback and check
+    /// builtins) against `ctx` (`{ inputs, steps, run }`): every string
     /// is a template and renders to a string, except a string that is exactly one
     /// `{{ expression }}`, which becomes the expression's JSON value (so
     /// `"{{ inputs.sources }}"` stays a list; write `{{ x | string }}` to force text).

@@ -126,8 +126,12 @@ pub struct ModelStep {
     /// `fallback_builtin:` — the builtin that stands in when no model is configured or the
     /// budget is spent.
     pub fallback_builtin: Option<String>,
-    /// `with:` — the fallback builtin's input (strings are templates); an empty object without
-    /// a fallback.
+    /// `check_builtin:` — a check builtin (see [`crate::Catalog::check_names`]) that judges
+    /// every contract-valid answer: it receives the answer as `answer` plus the rendered `with`
+    /// and returns errors; any error makes the answer a contract violation.
+    pub check_builtin: Option<String>,
+    /// `with:` — the input of the fallback builtin and of the check builtin (strings are
+    /// templates); an empty object without either.
     pub with: serde_json::Value,
 }
 

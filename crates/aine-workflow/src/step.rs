@@ -6,13 +6,14 @@ use marked_yaml::Node;
 use marked_yaml::types::MarkedScalarNode;
 use serde_json::{Map, Value};
 
+use crate::CHECK_ANSWER;
 use crate::diagnostic::{Pos, suggest};
 use crate::model::{Budget, BuiltinStep, Escalation, ModelStep, StepKind};
 use crate::parse::{Reader, budget};
 use crate::template::{CompileError, ROOTS, Reads, pointer_token, prompt_name, with_name};
 use crate::yaml::{self, Fields, scalar_pos, scalar_value};
 
-const STEP_KEYS: [&str; 8] = [
+const STEP_KEYS: [&str; 9] = [
     "id",
     "builtin",
     "model",
@@ -21,6 +22,7 @@ const STEP_KEYS: [&str; 8] = [
     "needs",
     "budget",
     "fallback_builtin",
+    "check_builtin",
 ];
 const KINDS: [&str; 3] = ["builtin", "model", "gate"];
 const MODEL_KEYS: [&str; 6] = [
@@ -150,38 +152,47 @@ impl Reader<'_> {
             None => {}
         }
         let fallback = f.get("fallback_builtin");
+        let check = f.get("check_builtin");
         let with_allowed = match raw.flavor {
             Some(Flavor::Builtin) => true,
-            Some(Flavor::Model) => fallback.is_some(),
+            Some(Flavor::Model) => fallback.is_some() || check.is_some(),
             _ => false,
         };
         if f.get("with").is_some() && !with_allowed {
             self.d.error(
                 f.key_pos("with"),
-                "`with` is only allowed on builtin steps and on model steps with a `fallback_builtin`",
-                Some("on a model step, `with` is the input of its fallback builtin".to_owned()),
+                "`with` is only allowed on builtin steps and on model steps with a `fallback_builtin` or a `check_builtin`",
+                Some(
+                    "on a model step, `with` is the input of its fallback builtin and of its check builtin"
+                        .to_owned(),
+                ),
             );
         }
-        if let Some(fb) = fallback {
-            if raw.flavor.is_some_and(|k| k != Flavor::Model) {
+        for key in ["fallback_builtin", "check_builtin"] {
+            if f.get(key).is_some() && raw.flavor.is_some_and(|k| k != Flavor::Model) {
                 self.d.error(
-                    f.key_pos("fallback_builtin"),
-                    "`fallback_builtin` is only allowed on model steps",
+                    f.key_pos(key),
+                    format!("`{key}` is only allowed on model steps"),
                     None,
                 );
             }
-            if let Some(s) = yaml::string(&mut self.d, "`fallback_builtin`", fb) {
-                let name = s.as_str().to_owned();
-                let with = if raw.flavor == Some(Flavor::Model) {
-                    self.with(&mut raw, &prefix, &f, s)
-                } else {
-                    self.check_builtin(s);
-                    None
-                };
-                if let Some(StepKind::Model(m)) = &mut raw.kind {
-                    m.fallback_builtin = Some(name);
-                    m.with = with.unwrap_or_default();
-                }
+        }
+        let fallback = fallback.and_then(|n| yaml::string(&mut self.d, "`fallback_builtin`", n));
+        let check = check.and_then(|n| yaml::string(&mut self.d, "`check_builtin`", n));
+        if raw.flavor == Some(Flavor::Model) && (fallback.is_some() || check.is_some()) {
+            // One `with`, compiled once, read by both builtins.
+            let with = self.model_with(&mut raw, &prefix, &f, fallback, check);
+            if let Some(StepKind::Model(m)) = &mut raw.kind {
+                m.fallback_builtin = fallback.map(|s| s.as_str().to_owned());
+                m.check_builtin = check.map(|s| s.as_str().to_owned());
+                m.with = with.unwrap_or_default();
+            }
+        } else {
+            if let Some(s) = fallback {
+                self.check_builtin(s);
+            }
+            if let Some(s) = check {
+                self.check_check(s);
             }
         }
         if let Some(needs) = f.get("needs")
@@ -218,6 +229,86 @@ impl Reader<'_> {
         schema
     }
 
+    /// Reports a name that is not a check builtin (a builtin registered to judge model
+    /// answers); returns its input schema when it is one.
+    fn check_check(&mut self, name: &MarkedScalarNode) -> Option<Value> {
+        let checks = self.catalog.check_names();
+        if checks.iter().any(|c| c == name.as_str()) {
+            return self.catalog.builtin_input_schema(name.as_str()).cloned();
+        }
+        let known = |checks: &[String]| {
+            if checks.is_empty() {
+                "no check builtins are registered".to_owned()
+            } else {
+                let list: Vec<String> = checks.iter().map(|c| format!("`{c}`")).collect();
+                format!("check builtins: {}", list.join(", "))
+            }
+        };
+        let (message, hint) = if self.catalog.builtin_input_schema(name.as_str()).is_some() {
+            (
+                format!(
+                    "builtin `{}` is not a check builtin (it does not judge a model's answer)",
+                    name.as_str()
+                ),
+                Some(known(&checks)),
+            )
+        } else {
+            (
+                format!("unknown check builtin `{}`", name.as_str()),
+                suggest(
+                    name.as_str(),
+                    checks.iter().map(String::as_str),
+                    "check builtins",
+                )
+                .or_else(|| Some(known(&checks))),
+            )
+        };
+        self.d.error(scalar_pos(name), message, hint);
+        None
+    }
+
+    /// Reads a model step's `with`, the input of its fallback builtin and of its check builtin
+    /// (which also receives the model's answer as `answer`), and checks its keys against both.
+    fn model_with(
+        &mut self,
+        raw: &mut RawStep,
+        prefix: &str,
+        f: &Fields<'_>,
+        fallback: Option<&MarkedScalarNode>,
+        check: Option<&MarkedScalarNode>,
+    ) -> Option<Value> {
+        let with_node = f.get("with");
+        let with = self.read_with(raw, prefix, with_node);
+        let fallback_schema = fallback.and_then(|name| self.check_builtin(name));
+        let check_schema = check.and_then(|name| self.check_check(name));
+        let with = with?;
+        if let (Some(name), Some(schema)) = (fallback, fallback_schema) {
+            let at = with_node.map_or_else(|| scalar_pos(name), yaml::pos);
+            self.check_with(name.as_str(), &schema, with_node, at);
+        }
+        if let (Some(name), Some(mut schema)) = (check, check_schema) {
+            let at = with_node.map_or_else(|| scalar_pos(name), yaml::pos);
+            if let Some(key) = with_node
+                .and_then(Node::as_mapping)
+                .and_then(|m| m.keys().find(|k| k.as_str() == CHECK_ANSWER))
+            {
+                self.d.error(
+                    scalar_pos(key),
+                    format!("`with` cannot set `{CHECK_ANSWER}` on a step with a `check_builtin`"),
+                    Some(format!(
+                        "the check builtin receives the model's answer as `{CHECK_ANSWER}`"
+                    )),
+                );
+            }
+            // `answer` is supplied by the runtime, not by `with`.
+            if let Some(required) = schema.get_mut("required").and_then(Value::as_array_mut) {
+                required.retain(|r| r.as_str() != Some(CHECK_ANSWER));
+            }
+            self.check_with(name.as_str(), &schema, with_node, at);
+        }
+        Some(with)
+    }
+
     fn builtin(&mut self, raw: &mut RawStep, prefix: &str, f: &Fields<'_>) -> Option<BuiltinStep> {
         let name = yaml::string(&mut self.d, "`builtin`", f.get("builtin")?)?;
         let with = self.with(raw, prefix, f, name)?;
@@ -238,8 +329,24 @@ impl Reader<'_> {
     ) -> Option<Value> {
         let schema = self.check_builtin(name);
         let with_node = f.get("with");
-        let with = match with_node {
-            None => Value::Object(Map::new()),
+        let with = self.read_with(raw, prefix, with_node)?;
+        if let Some(schema) = &schema {
+            let at = with_node.map_or_else(|| scalar_pos(name), yaml::pos);
+            self.check_with(name.as_str(), schema, with_node, at);
+        }
+        Some(with)
+    }
+
+    /// Reads a `with` mapping (an empty object when absent), compiling every string in it as a
+    /// template.
+    fn read_with(
+        &mut self,
+        raw: &mut RawStep,
+        prefix: &str,
+        with_node: Option<&Node>,
+    ) -> Option<Value> {
+        match with_node {
+            None => Some(Value::Object(Map::new())),
             Some(node @ Node::Mapping(_)) => {
                 let mut strings = Vec::new();
                 collect_strings(node, String::new(), &mut strings);
@@ -249,18 +356,13 @@ impl Reader<'_> {
                         .add(with_name(prefix, &pointer), s.as_str().to_owned());
                     self.note_template(raw, reads, s, "template");
                 }
-                yaml::to_json(node)
+                Some(yaml::to_json(node))
             }
             Some(node) => {
                 yaml::type_error(&mut self.d, "`with`", node, "a mapping");
-                return None;
+                None
             }
-        };
-        if let Some(schema) = &schema {
-            let at = with_node.map_or_else(|| scalar_pos(name), yaml::pos);
-            self.check_with(name.as_str(), schema, with_node, at);
         }
-        Some(with)
     }
 
     /// Checks `with` keys against the builtin's input schema: no key outside `properties` when
@@ -349,6 +451,7 @@ impl Reader<'_> {
             context_budget_tokens,
             max_output_tokens,
             fallback_builtin: None,
+            check_builtin: None,
             with: Value::Object(Map::new()),
         })
     }

@@ -40,6 +40,8 @@ const FULL: &str = r#"
           max_output_tokens: 1024
         budget: { usd: 0.20 }
         fallback_builtin: requirements.template
+        check_builtin: requirements.citations
+        with: { candidates: "{{ steps.ingest.output }}" }
       - id: review
         gate:
           owner: product-owner
@@ -112,6 +114,7 @@ fn the_full_example_parses_into_typed_steps() {
         (Some(6000), Some(1024))
     );
     assert_eq!(m.fallback_builtin.as_deref(), Some("requirements.template"));
+    assert_eq!(m.check_builtin.as_deref(), Some("requirements.citations"));
     assert_eq!(draft.budget.unwrap().usd, Some(0.2));
     // the prompt reads `steps.ingest`
     assert_eq!(draft.depends_on, [id("ingest")]);
@@ -165,7 +168,10 @@ fn defaults_for_optional_keys() {
         panic!("a model step")
     };
     assert_eq!(m.escalate_on, [Escalation::Unsure, Escalation::Violation]);
-    assert_eq!(m.fallback_builtin, None);
+    assert_eq!(
+        (m.fallback_builtin.as_ref(), m.check_builtin.as_ref()),
+        (None, None)
+    );
     assert!(
         m.output
             .validate(&json!({"items": "not an array"}))
@@ -224,10 +230,10 @@ fn render_calls_check_the_step_and_its_kind() {
             expected: "model"
         }
     );
-    // A model step's `with` is its fallback builtin's input (empty here).
+    // A model step's `with` is the input of its fallback and check builtins.
     assert_eq!(
         w.render_with(&id("draft"), &ctx()).unwrap(),
-        serde_json::json!({})
+        serde_json::json!({ "candidates": ctx()["steps"]["ingest"]["output"] })
     );
     assert_eq!(
         w.render_with(&id("review"), &ctx())

@@ -277,7 +277,7 @@ fn unknown_builtins_models_and_fallbacks() {
         t.workflow.yaml:5:14: unknown builtin `core.ecoh`
           hint: did you mean `core.echo`?
         t.workflow.yaml:7:14: unknown builtin `zzz.nothing`
-          hint: known builtins: `core.echo`, `file.append`, `requirements.template`, `sources.ingest`
+          hint: known builtins: `core.echo`, `file.append`, `requirements.citations`, `requirements.template`, `sources.ingest`
         t.workflow.yaml:10:35: unknown model `openai/gpt-9`
           hint: models are configured in aine.toml
         t.workflow.yaml:13:23: unknown builtin `requirements.templat`
@@ -332,10 +332,85 @@ fn with_and_fallback_only_on_their_step_kinds() {
         ",
         "
         t.workflow.yaml:6:5: `fallback_builtin` is only allowed on model steps
-        t.workflow.yaml:12:5: `with` is only allowed on builtin steps and on model steps with a `fallback_builtin`
-          hint: on a model step, `with` is the input of its fallback builtin
+        t.workflow.yaml:12:5: `with` is only allowed on builtin steps and on model steps with a `fallback_builtin` or a `check_builtin`
+          hint: on a model step, `with` is the input of its fallback builtin and of its check builtin
         2 errors
         ",
+    );
+}
+
+#[test]
+fn a_check_builtin_alone_makes_with_the_check_input() {
+    check(
+        "
+        workflow: hello
+        version: 1
+        steps:
+          - id: draft
+            model:
+              route: [local/gemma-3-270m]
+              prompt: prompts/plain.md.j2
+              output: schemas/draft.schema.json
+            check_builtin: requirements.citations
+            with: { candidates: [] }
+        ",
+        "ok",
+    );
+}
+
+#[test]
+fn check_builtins_are_known_checks_on_model_steps_and_their_with_fits() {
+    check(
+        "
+        workflow: hello
+        version: 1
+        steps:
+          - id: a
+            builtin: file.append
+            check_builtin: requirements.citations
+          - id: b
+            model:
+              route: [local/gemma-3-270m]
+              prompt: prompts/plain.md.j2
+              output: schemas/draft.schema.json
+            check_builtin: requirements.citatons
+          - id: c
+            model:
+              route: [local/gemma-3-270m]
+              prompt: prompts/plain.md.j2
+              output: schemas/draft.schema.json
+            check_builtin: core.echo
+          - id: d
+            model:
+              route: [local/gemma-3-270m]
+              prompt: prompts/plain.md.j2
+              output: schemas/draft.schema.json
+            check_builtin: requirements.citations
+            with: { answer: 1, candidats: [] }
+          - id: e
+            model:
+              route: [local/gemma-3-270m]
+              prompt: prompts/plain.md.j2
+              output: schemas/draft.schema.json
+            check_builtin: requirements.citations
+            fallback_builtin: requirements.template
+            with: { candidates: \"{{ inputs.nope }}\" }
+        ",
+        r#"
+        t.workflow.yaml:6:5: `check_builtin` is only allowed on model steps
+        t.workflow.yaml:12:20: unknown check builtin `requirements.citatons`
+          hint: did you mean `requirements.citations`?
+        t.workflow.yaml:18:20: builtin `core.echo` is not a check builtin (it does not judge a model's answer)
+          hint: check builtins: `requirements.citations`
+        t.workflow.yaml:25:13: `with` cannot set `answer` on a step with a `check_builtin`
+          hint: the check builtin receives the model's answer as `answer`
+        t.workflow.yaml:25:13: builtin `requirements.citations` requires input `candidates` in `with`
+        t.workflow.yaml:25:24: builtin `requirements.citations` has no input `candidats`
+          hint: did you mean `candidates`?
+        t.workflow.yaml:33:25: step `e` reads undeclared input `nope`
+          hint: declare it under `inputs:`
+        7 errors
+        "#,
     );
 }
 

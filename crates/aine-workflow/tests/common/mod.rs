@@ -13,7 +13,8 @@ use std::path::PathBuf;
 use aine_workflow::{Catalog, LoadError, Workflow};
 use serde_json::{Value, json};
 
-/// A catalog with a few builtins and two models.
+/// A catalog with a few builtins (one of them, `requirements.citations`, a check builtin) and two
+/// models.
 pub struct TestCatalog {
     builtins: BTreeMap<String, Value>,
 }
@@ -42,6 +43,15 @@ impl TestCatalog {
             "requirements.template".to_owned(),
             json!({ "type": "object" }),
         );
+        builtins.insert(
+            "requirements.citations".to_owned(),
+            json!({
+                "type": "object",
+                "properties": { "answer": { "type": "object" }, "candidates": { "type": "array" } },
+                "required": ["answer", "candidates"],
+                "additionalProperties": false
+            }),
+        );
         Self { builtins }
     }
 }
@@ -53,6 +63,10 @@ impl Catalog for TestCatalog {
 
     fn builtin_names(&self) -> Vec<String> {
         self.builtins.keys().cloned().collect()
+    }
+
+    fn check_names(&self) -> Vec<String> {
+        vec!["requirements.citations".to_owned()]
     }
 
     fn has_model(&self, name: &str) -> bool {
