@@ -3,8 +3,13 @@
 //! A builtin is written as a plain function over Rust types; [`Registry::register`] derives its
 //! input and output JSON Schemas (2020-12) from those types with `schemars`, validates every
 //! input before the call and every output after it.
+//!
+//! A *check builtin* ([`Registry::register_check`]) is a builtin that judges a model's answer:
+//! a model step names it as `check_builtin`, and the runtime calls it on every contract-valid
+//! answer with the answer as `answer` plus the step's rendered `with`. It returns errors
+//! ([`CheckOutput`]); any error makes the answer a contract violation.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -118,6 +123,15 @@ pub enum RegistryError {
         which: &'static str,
         message: String,
     },
+    #[error("check builtin `{0}` has no `answer` input to receive the model's answer")]
+    CheckWithoutAnswer(String),
+}
+
+/// Output of a check builtin: what is wrong with the answer (lower case, no trailing period,
+/// each naming the offending item); empty when the answer passes.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, serde::Deserialize, JsonSchema)]
+pub struct CheckOutput {
+    pub errors: Vec<String>,
 }
 
 /// The named builtins a workflow may use.
@@ -125,6 +139,8 @@ pub enum RegistryError {
 pub struct Registry {
     builtins: BTreeMap<String, Arc<Builtin>>,
     input_schemas: BTreeMap<String, Value>,
+    /// The builtins registered with [`Registry::register_check`].
+    checks: BTreeSet<String>,
 }
 
 impl Registry {
@@ -182,6 +198,44 @@ impl Registry {
         Ok(())
     }
 
+    /// Registers `f` as check builtin `name`: a builtin whose input `I` has an `answer` field
+    /// (the model's answer; the other fields come from the model step's `with`) and which
+    /// returns the errors it finds (none: the answer passes). It can also run as a plain
+    /// builtin step, with `answer` in its `with`.
+    ///
+    /// # Errors
+    /// As [`Registry::register`], and [`RegistryError::CheckWithoutAnswer`] when `I` has no
+    /// `answer` property.
+    pub fn register_check<I, F>(
+        &mut self,
+        name: &str,
+        summary: &str,
+        f: F,
+    ) -> Result<(), RegistryError>
+    where
+        I: DeserializeOwned + JsonSchema,
+        F: Fn(I, &BuiltinContext) -> Result<Vec<String>, BuiltinError> + Send + Sync + 'static,
+    {
+        let schema = schemars::schema_for!(I).to_value();
+        if schema
+            .get("properties")
+            .and_then(|p| p.get(aine_workflow::CHECK_ANSWER))
+            .is_none()
+        {
+            return Err(RegistryError::CheckWithoutAnswer(name.to_owned()));
+        }
+        self.register(name, summary, move |input: I, ctx: &BuiltinContext| {
+            f(input, ctx).map(|errors| CheckOutput { errors })
+        })?;
+        self.checks.insert(name.to_owned());
+        Ok(())
+    }
+
+    /// Whether `name` was registered as a check builtin.
+    pub fn is_check(&self, name: &str) -> bool {
+        self.checks.contains(name)
+    }
+
     /// The builtin called `name`.
     pub fn get(&self, name: &str) -> Option<&Arc<Builtin>> {
         self.builtins.get(name)
@@ -207,6 +261,10 @@ impl Catalog for StepCatalog<'_> {
 
     fn builtin_names(&self) -> Vec<String> {
         self.registry.builtins.keys().cloned().collect()
+    }
+
+    fn check_names(&self) -> Vec<String> {
+        self.registry.checks.iter().cloned().collect()
     }
 
     fn has_model(&self, name: &str) -> bool {

@@ -20,7 +20,9 @@ pub mod redact;
 mod runtime;
 mod view;
 
-pub use builtin::{Builtin, BuiltinContext, BuiltinError, Registry, RegistryError, StepCatalog};
+pub use builtin::{
+    Builtin, BuiltinContext, BuiltinError, CheckOutput, Registry, RegistryError, StepCatalog,
+};
 pub use clock::{Clock, SystemClock};
 pub use config::Config;
 pub use error::{Error, Result};

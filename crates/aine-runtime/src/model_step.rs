@@ -1,7 +1,11 @@
 //! Executing a model step: walk its route, check budgets before each call, retry provider
 //! errors with backoff, escalate on `unsure` or `violation`, journal every call as it happens,
 //! and replay calls journaled before a crash instead of paying for them again.
+//!
+//! An answer is a violation when it is not JSON, breaks the step's contract, or (for a step
+//! with a `check_builtin`) when the check builtin finds errors in the contract-valid answer.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use aine_engine::RunState;
@@ -10,6 +14,7 @@ use aine_types::{CallResult, Event, Outcome, Spend, StepId, Usd};
 use aine_workflow::{Budget, Escalation, ModelStep, Workflow};
 use serde_json::{Value, json};
 
+use crate::builtin::{Builtin, BuiltinContext, CheckOutput};
 use crate::models::Models;
 use crate::runtime::Journal;
 
@@ -37,6 +42,67 @@ enum Verdict {
     Ok(Value),
     Unsure(String),
     Violation(Vec<String>),
+}
+
+impl Verdict {
+    /// How the verdict reads in a step's `why`.
+    fn describe(&self) -> String {
+        match self {
+            Verdict::Ok(_) => "a valid answer".to_owned(),
+            Verdict::Unsure(reason) => format!("unsure ({reason})"),
+            Verdict::Violation(errors) => format!("a contract violation ({})", brief(errors)),
+        }
+    }
+}
+
+/// At most the first two errors, each at most 200 characters, and how many more there are.
+fn brief(errors: &[String]) -> String {
+    const SHOWN: usize = 2;
+    const CHARS: usize = 200;
+    let mut parts: Vec<String> = errors
+        .iter()
+        .take(SHOWN)
+        .map(|e| match e.char_indices().nth(CHARS) {
+            Some((cut, _)) => format!("{}…", &e[..cut]),
+            None => e.clone(),
+        })
+        .collect();
+    if errors.len() > SHOWN {
+        parts.push(format!("and {} more", errors.len() - SHOWN));
+    }
+    parts.join("; ")
+}
+
+/// A model step's check builtin, bound to the step's rendered `with`.
+pub(crate) struct Checker {
+    pub builtin: Arc<Builtin>,
+    /// The rendered `with`; the answer is added as `answer`.
+    pub with: serde_json::Map<String, Value>,
+    pub ctx: BuiltinContext,
+}
+
+impl Checker {
+    /// The errors the check builtin finds in a contract-valid `answer`, each prefixed with the
+    /// check's name. A check that cannot run on the answer (its input contract rejects it)
+    /// reports that as the error: an answer that cannot be checked is not accepted.
+    fn errors(&self, answer: &Value) -> Vec<String> {
+        let name = self.builtin.name();
+        let mut input = self.with.clone();
+        input.insert(aine_workflow::CHECK_ANSWER.to_owned(), answer.clone());
+        // Checks are small deterministic functions (milliseconds): called in place rather than
+        // on a blocking thread.
+        match self.builtin.call(Value::Object(input), &self.ctx) {
+            Ok(output) => match serde_json::from_value::<CheckOutput>(output) {
+                Ok(out) => out
+                    .errors
+                    .into_iter()
+                    .map(|e| format!("check `{name}`: {e}"))
+                    .collect(),
+                Err(e) => vec![format!("check `{name}` returned no error list: {e}")],
+            },
+            Err(e) => vec![format!("check `{name}` could not judge the answer: {e}")],
+        }
+    }
 }
 
 /// The instruction every model step's answer is held to; `{"unsure": …}` is always admitted.
@@ -69,7 +135,7 @@ pub(crate) fn schema_with_unsure(schema: &Value) -> Value {
     })
 }
 
-fn verdict(step: &ModelStep, text: &str) -> Verdict {
+fn verdict(step: &ModelStep, check: Option<&Checker>, text: &str) -> Verdict {
     let value = match aine_models::extract_json(text) {
         Ok(value) => value,
         Err(e) => return Verdict::Violation(vec![format!("the answer is not JSON: {e}")]),
@@ -86,9 +152,12 @@ fn verdict(step: &ModelStep, text: &str) -> Verdict {
             .to_owned();
         return Verdict::Unsure(reason);
     }
-    match step.output.validate(&value) {
-        Ok(()) => Verdict::Ok(value),
-        Err(errors) => Verdict::Violation(errors),
+    if let Err(errors) = step.output.validate(&value) {
+        return Verdict::Violation(errors);
+    }
+    match check.map(|c| c.errors(&value)) {
+        Some(errors) if !errors.is_empty() => Verdict::Violation(errors),
+        _ => Verdict::Ok(value),
     }
 }
 
@@ -124,6 +193,8 @@ pub(crate) struct ModelRun<'a> {
     pub step: &'a StepId,
     pub model_step: &'a ModelStep,
     pub prompt: String,
+    /// The step's check builtin, when it names one.
+    pub check: Option<&'a Checker>,
 }
 
 impl ModelRun<'_> {
@@ -160,8 +231,9 @@ impl ModelRun<'_> {
             let mut retry = 0u32;
             loop {
                 let call_no = u32::try_from(next_call + 1).unwrap_or(u32::MAX);
-                let result = match recorded.get(next_call) {
-                    Some(Event::ModelCalled { result, .. }) => result.clone(),
+                // A fresh call comes with its verdict; a replayed one is judged again below.
+                let (result, judged) = match recorded.get(next_call) {
+                    Some(Event::ModelCalled { result, .. }) => (result.clone(), None),
                     _ => {
                         self.call(journal, state, name, &request, call_no, &reason)
                             .await?
@@ -198,7 +270,7 @@ impl ModelRun<'_> {
                         break;
                     }
                     CallResult::Answered { text, .. } => {
-                        let v = verdict(m, &text);
+                        let v = judged.unwrap_or_else(|| verdict(m, self.check, &text));
                         let escalate = match &v {
                             Verdict::Ok(value) => {
                                 return Ok(StepResult::Outcome(
@@ -211,18 +283,22 @@ impl ModelRun<'_> {
                             Verdict::Unsure(_) => m.escalate_on.contains(&Escalation::Unsure),
                             Verdict::Violation(_) => m.escalate_on.contains(&Escalation::Violation),
                         };
-                        let what = match &v {
-                            Verdict::Unsure(r) => format!("unsure ({r})"),
-                            _ => "a contract violation".to_owned(),
-                        };
                         let has_next = position + 1 < m.route.len();
-                        last = Some((v, name.clone()));
-                        if escalate && has_next {
-                            reason = format!("escalated after {what} from `{name}`");
-                            break;
+                        if escalate && (has_next || m.fallback_builtin.is_some()) {
+                            failures.push(format!("`{name}`: {}", v.describe()));
                         }
-                        if escalate && m.fallback_builtin.is_some() {
-                            // Nobody left to escalate to: the fallback drafts (below).
+                        if escalate && has_next {
+                            reason = match &v {
+                                Verdict::Violation(errors) => format!(
+                                    "escalated after a contract violation from `{name}`: {}",
+                                    brief(errors)
+                                ),
+                                _ => format!("escalated after {} from `{name}`", v.describe()),
+                            };
+                        }
+                        last = Some((v, name.clone()));
+                        // With nobody left to escalate to, the fallback drafts (below).
+                        if escalate && (has_next || m.fallback_builtin.is_some()) {
                             break;
                         }
                         return Ok(self.settle(last));
@@ -233,17 +309,10 @@ impl ModelRun<'_> {
         // The route is exhausted without an answer within the contract. With a fallback
         // builtin, that is "no model usable": the fallback drafts instead of the run failing.
         match last {
-            Some((verdict, name)) if m.fallback_builtin.is_some() => {
-                let what = match verdict {
-                    Verdict::Unsure(r) => format!("unsure ({r})"),
-                    _ => "a contract violation".to_owned(),
-                };
-                failures.insert(0, format!("`{name}`: {what}"));
-                Ok(StepResult::NoAnswer(format!(
-                    "no model in the route gave a usable answer: {}",
-                    failures.join("; ")
-                )))
-            }
+            Some(_) if m.fallback_builtin.is_some() => Ok(StepResult::NoAnswer(format!(
+                "no model in the route gave a usable answer: {}",
+                failures.join("; ")
+            ))),
             Some(_) => Ok(self.settle(last)),
             None => Ok(StepResult::NoAnswer(format!(
                 "no model in the route answered: {}",
@@ -273,7 +342,8 @@ impl ModelRun<'_> {
         }
     }
 
-    /// Makes one call (after the budget check) and journals it. Returns what was journaled.
+    /// Makes one call (after the budget check) and journals it. Returns what was journaled,
+    /// and the verdict on the answer when there was one.
     async fn call(
         &self,
         journal: &mut Journal<'_>,
@@ -282,9 +352,10 @@ impl ModelRun<'_> {
         request: &ChatRequest,
         call_no: u32,
         reason: &str,
-    ) -> crate::Result<CallResult> {
+    ) -> crate::Result<(CallResult, Option<Verdict>)> {
         let entry = self.models.entry(name);
         let model = self.models.get(name);
+        let mut judged = None;
         let (provider, result, spend, latency_ms) = match model {
             Err(e) => (
                 entry
@@ -353,12 +424,13 @@ impl ModelRun<'_> {
                                     .map(|p| Usd(aine_models::cost(p, &u)))
                                     .unwrap_or(Usd::ZERO),
                             };
-                            let v = verdict(self.model_step, &response.text);
-                            let (verdict_name, detail) = match v {
+                            let v = verdict(self.model_step, self.check, &response.text);
+                            let (verdict_name, detail) = match &v {
                                 Verdict::Ok(_) => ("ok", None),
-                                Verdict::Unsure(r) => ("unsure", Some(r)),
+                                Verdict::Unsure(r) => ("unsure", Some(r.clone())),
                                 Verdict::Violation(e) => ("violation", Some(e.join("; "))),
                             };
+                            judged = Some(v);
                             (
                                 provider,
                                 CallResult::Answered {
@@ -399,7 +471,7 @@ impl ModelRun<'_> {
             latency_ms,
         };
         journal.commit(state, event).await?;
-        Ok(result)
+        Ok((result, judged))
     }
 
     /// Why a call whose worst case is `worst` may not be made, if it may not.

@@ -19,7 +19,7 @@ use crate::builtin::{BuiltinContext, Registry, StepCatalog};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::model_step::{ModelRun, StepResult};
+use crate::model_step::{Checker, ModelRun, StepResult};
 use crate::models::Models;
 use crate::redact::Redactor;
 
@@ -376,12 +376,21 @@ impl Runtime {
                     Ok(p) => (p.prompt, p.note),
                     Err(message) => return Ok(failed(message, "model step")),
                 };
+                let check = match &m.check_builtin {
+                    None => None,
+                    Some(name) => match self.checker(name, workflow, &context, step, attempt, &run)
+                    {
+                        Ok(check) => Some(check),
+                        Err(message) => return Ok(failed(message, "model step")),
+                    },
+                };
                 let model_run = ModelRun {
                     models: &self.models,
                     workflow,
                     step,
                     model_step: m,
                     prompt,
+                    check: check.as_ref(),
                 };
                 let (outcome, why) = match model_run.execute(journal, state).await? {
                     StepResult::Outcome(outcome, why) => (outcome, why),
@@ -405,6 +414,51 @@ impl Runtime {
             }
             StepKind::Gate(_) => Ok(failed("a gate is not executed".to_owned(), "gate")),
         }
+    }
+
+    /// Check builtin `name` of model step `step`, bound to the step's rendered `with`.
+    /// Errors (the step's failure): the builtin is not registered as a check, or `with` does
+    /// not render to an object.
+    fn checker(
+        &self,
+        name: &str,
+        workflow: &Workflow,
+        context: &Value,
+        step: &StepId,
+        attempt: u32,
+        run: &RunId,
+    ) -> std::result::Result<Checker, String> {
+        let builtin = match self.registry.get(name) {
+            Some(b) if self.registry.is_check(name) => b.clone(),
+            _ => {
+                return Err(format!(
+                    "check builtin `{name}` is not available in this aine"
+                ));
+            }
+        };
+        let with = match workflow.render_with(step, context) {
+            Ok(Value::Object(with)) => with,
+            Ok(other) => {
+                return Err(format!(
+                    "`with` of check builtin `{name}` must be an object, found {other}"
+                ));
+            }
+            Err(e) => {
+                return Err(format!(
+                    "cannot render `with` for check builtin `{name}`: {e}"
+                ));
+            }
+        };
+        Ok(Checker {
+            builtin,
+            with,
+            ctx: BuiltinContext {
+                run: *run,
+                step: step.clone(),
+                attempt,
+                base_dir: self.config.project_dir.clone(),
+            },
+        })
     }
 
     /// Renders the step's `with` and calls builtin `name` on a blocking thread.

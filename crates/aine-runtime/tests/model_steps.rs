@@ -1,6 +1,7 @@
-//! Model steps: escalation, retries, budgets, fallback builtins and crash replay, with a
-//! scripted fake model provider (`ScriptedModel`: it answers from a script and counts calls;
-//! the real providers are tested against real HTTP servers in aine-models).
+//! Model steps: escalation, retries, budgets, fallback builtins, check builtins and crash
+//! replay, with a scripted fake model provider (`ScriptedModel`: it answers from a script and
+//! counts calls; the real providers are tested against real HTTP servers in aine-models, and a
+//! check builtin end to end over HTTP in aine-cli's `draft_check` test).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -142,7 +143,7 @@ async fn setup(
     );
     let rt = Runtime::new(
         store,
-        Arc::new(aine_runtime::core_registry().unwrap()),
+        Arc::new(registry()),
         Arc::new(config),
         Arc::new(SystemClock),
     )
@@ -511,4 +512,222 @@ async fn an_over_budget_prompt_is_packed_by_whole_items_and_says_so() {
         aine_models::estimate_tokens(&p)
     };
     assert!(prompt(kept) <= 120 && prompt(kept + 1) > 120, "{why}");
+}
+
+/// Input of `test.titles`: the answer of the `{"title": ...}` contract and the allowed titles.
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+struct TitlesInput {
+    answer: serde_json::Value,
+    allowed: Vec<String>,
+}
+
+/// Input of `test.first_title`, the fallback sharing `test.titles`' `with`.
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+struct FirstTitleInput {
+    allowed: Vec<String>,
+}
+
+/// The core builtins, the check builtin `test.titles` (the answer's title must be one of
+/// `allowed`) and the fallback `test.first_title` (answers the first allowed title).
+fn registry() -> aine_runtime::Registry {
+    let mut registry = aine_runtime::core_registry().unwrap();
+    registry
+        .register_check(
+            "test.titles",
+            "the title must be one of `allowed`",
+            |input: TitlesInput, _: &aine_runtime::BuiltinContext| {
+                let title = input.answer["title"].as_str().unwrap_or("");
+                Ok(if input.allowed.iter().any(|a| a == title) {
+                    Vec::new()
+                } else {
+                    vec![format!(
+                        "title `{title}` is not one of the {} allowed titles",
+                        input.allowed.len()
+                    )]
+                })
+            },
+        )
+        .unwrap();
+    registry
+        .register(
+            "test.first_title",
+            "answers the first allowed title",
+            |input: FirstTitleInput, _: &aine_runtime::BuiltinContext| {
+                Ok(json!({ "title": input.allowed.first().cloned().unwrap_or_default() }))
+            },
+        )
+        .unwrap();
+    registry
+}
+
+const CHECKED: &str = "    check_builtin: test.titles\n    with: { allowed: [Hello, World] }\n";
+
+#[tokio::test]
+async fn a_check_builtin_turns_a_contract_valid_answer_into_a_violation_and_escalates() {
+    let small = scripted("t/small", &[Reply::Text(r#"{"title": "Copied"}"#)]);
+    let big = scripted("t/big", &[Reply::Text(r#"{"title": "World"}"#)]);
+    let (dir, rt) = setup(&workflow("t/small, t/big", CHECKED, ""), &[small, big], "1").await;
+    let (run, summary) = run_once(&dir, &rt).await;
+    assert_eq!(summary.status, RunStatus::Succeeded);
+    let journal = rt.store().journal(&run).await.unwrap();
+    let c = calls(&journal);
+    assert_eq!(
+        c,
+        [
+            (
+                "t/small".to_owned(),
+                "first model of the route".to_owned(),
+                "violation".to_owned()
+            ),
+            (
+                "t/big".to_owned(),
+                "escalated after a contract violation from `t/small`: check `test.titles`: title `Copied` is not one of the 2 allowed titles".to_owned(),
+                "ok".to_owned()
+            ),
+        ]
+    );
+    let detail = journal.iter().find_map(|e| match &e.event {
+        Event::ModelCalled {
+            result: CallResult::Answered { detail, .. },
+            ..
+        } => detail.clone(),
+        _ => None,
+    });
+    assert_eq!(
+        detail.as_deref(),
+        Some("check `test.titles`: title `Copied` is not one of the 2 allowed titles")
+    );
+    let view = rt.view(&run).await.unwrap();
+    assert_eq!(view.steps[0].output, Some(json!({"title": "World"})));
+    assert!(
+        view.steps[0]
+            .why
+            .as_deref()
+            .unwrap()
+            .starts_with("answered by `t/big` (escalated after a contract violation from `t/small`: check `test.titles`"),
+        "{:?}",
+        view.steps[0].why
+    );
+}
+
+#[tokio::test]
+async fn when_every_answer_fails_its_check_the_fallback_drafts_and_says_why() {
+    let small = scripted("t/small", &[Reply::Text(r#"{"title": "Copied"}"#)]);
+    let big = scripted("t/big", &[Reply::Text(r#"{"title": "Also copied"}"#)]);
+    let wf = workflow(
+        "t/small, t/big",
+        "    check_builtin: test.titles\n    fallback_builtin: test.first_title\n    with: { allowed: [Hello, World] }\n",
+        "",
+    );
+    let (dir, rt) = setup(&wf, &[small, big], "1").await;
+    let (run, summary) = run_once(&dir, &rt).await;
+    assert_eq!(summary.status, RunStatus::Succeeded);
+    let view = rt.view(&run).await.unwrap();
+    assert_eq!(view.steps[0].output, Some(json!({"title": "Hello"})));
+    assert_eq!(
+        view.steps[0].why.as_deref(),
+        Some(
+            "builtin `test.first_title` as fallback: no model in the route gave a usable answer: \
+             `t/small`: a contract violation (check `test.titles`: title `Copied` is not one of the 2 allowed titles); \
+             `t/big`: a contract violation (check `test.titles`: title `Also copied` is not one of the 2 allowed titles)"
+        )
+    );
+    // Without a fallback, the last violation is the step's outcome, with the check's errors.
+    let small = scripted("t/small", &[Reply::Text(r#"{"title": "Copied"}"#)]);
+    let (dir, rt) = setup(&workflow("t/small", CHECKED, ""), &[small], "1").await;
+    let (run, summary) = run_once(&dir, &rt).await;
+    assert_eq!(summary.status, RunStatus::Failed);
+    let outcome = rt
+        .store()
+        .journal(&run)
+        .await
+        .unwrap()
+        .into_iter()
+        .find_map(|e| match e.event {
+            Event::StepFinished { outcome, .. } => Some(outcome),
+            _ => None,
+        });
+    assert_eq!(
+        outcome,
+        Some(aine_types::Outcome::Violation {
+            errors: vec![
+                "check `test.titles`: title `Copied` is not one of the 2 allowed titles".into()
+            ]
+        })
+    );
+}
+
+#[tokio::test]
+async fn an_answer_the_check_cannot_read_is_a_violation_too() {
+    // `test.titles` needs `allowed`; a `with` that renders it as a string breaks the check's
+    // input contract, so no answer can pass.
+    let small = scripted("t/small", &[Reply::Text(r#"{"title": "Hello"}"#)]);
+    let wf = workflow(
+        "t/small",
+        "    check_builtin: test.titles\n    with: { allowed: \"Hello\" }\n",
+        "",
+    );
+    let (dir, rt) = setup(&wf, &[small], "1").await;
+    let (run, summary) = run_once(&dir, &rt).await;
+    assert_eq!(summary.status, RunStatus::Failed);
+    let c = calls(&rt.store().journal(&run).await.unwrap());
+    assert_eq!(c[0].2, "violation", "{c:?}");
+    let view = rt.view(&run).await.unwrap();
+    let error = view.steps[0].error.clone().unwrap_or_default();
+    assert!(
+        error.contains("check `test.titles` could not judge the answer: input of `test.titles` breaks its contract"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_replayed_answer_is_judged_by_the_check_again() {
+    let small = scripted("t/small", &[Reply::Text(r#"{"title": "Hello"}"#)]);
+    let big = scripted("t/big", &[Reply::Text(r#"{"title": "World"}"#)]);
+    let (dir, rt) = setup(
+        &workflow("t/small, t/big", CHECKED, ""),
+        &[small.clone(), big.clone()],
+        "1",
+    )
+    .await;
+    let _ = rt
+        .start(&dir.path().join("wf.workflow.yaml"), json!({}))
+        .await
+        .unwrap();
+    let run = rt.recover_unfinished().await.unwrap()[0].0;
+    // The process died after the small model's answer was journaled: an answer that passes
+    // the contract but not the check (journaled as a violation).
+    let step = aine_types::StepId::new("draft").unwrap();
+    let events = [
+        Event::StepStarted {
+            step: step.clone(),
+            attempt: 1,
+        },
+        Event::ModelCalled {
+            step,
+            call: 1,
+            model: "t/small".into(),
+            provider: "scripted".into(),
+            reason: "first model of the route".into(),
+            result: CallResult::Answered {
+                text: r#"{"title": "Copied"}"#.into(),
+                finish_reason: None,
+                verdict: "violation".into(),
+                detail: Some(
+                    "check `test.titles`: title `Copied` is not one of the 2 allowed titles".into(),
+                ),
+            },
+            spend: aine_types::Spend::default(),
+            latency_ms: 5,
+        },
+    ];
+    rt.store().append(&run, 2, &events, 0).await.unwrap();
+    let summary = rt.resume(&run, &Quiet).await.unwrap();
+    assert_eq!(summary.status, RunStatus::Succeeded);
+    // Judged again on replay: still a violation, so the route went on to the big model, and
+    // the small one was not asked again.
+    assert_eq!(small.calls.load(Ordering::SeqCst), 0);
+    assert_eq!(big.calls.load(Ordering::SeqCst), 1);
+    let view = rt.view(&run).await.unwrap();
+    assert_eq!(view.steps[0].output, Some(json!({"title": "World"})));
 }
