@@ -187,7 +187,8 @@ async fn run(cli: &Cli, workflow: &Path, inputs: &[String], format: Format) -> R
     let path = resolve(&cli.project, workflow);
     let loaded = rt.load_workflow(&path)?;
     let inputs = aine_runtime::parse_inputs(&loaded, inputs, &cli.project)?;
-    let run = rt.start(&path, inputs).await?;
+    let started = rt.start(&path, inputs).await?;
+    let run = started.id();
     if !format.json {
         eprintln!(
             "started {run} (workflow `{}`, {} steps)",
@@ -197,7 +198,7 @@ async fn run(cli: &Cli, workflow: &Path, inputs: &[String], format: Format) -> R
     }
     let progress = Progress::new(loaded.steps.len(), 0, format.json);
     let telemetry = Telemetry::start(rt.config());
-    let summary = rt.drive(&run, &telemetry.tee(&progress)).await?;
+    let summary = rt.drive_started(started, &telemetry.tee(&progress)).await?;
     progress.finish();
     finish(&rt, &run, &summary, format).await
 }

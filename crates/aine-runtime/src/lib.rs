@@ -34,7 +34,7 @@ pub use models::{
 };
 pub use redact::Redactor;
 pub use runtime::{
-    Inspected, Observer, Quiet, RunSummary, Runtime, Tee, Waiting, plan, template_context,
+    Inspected, Observer, Quiet, RunSummary, Runtime, Started, Tee, Waiting, plan, template_context,
 };
 pub use view::{CallView, GateView, RunView, StepView, run_view};
 

@@ -185,7 +185,7 @@ fn over_budget(scope: &str, budget: Option<&Budget>, spent: Spend, worst: Spend)
     None
 }
 
-/// Drives one model step. `commit` journals an event (and folds it into the state it owns);
+/// Drives one model step. Each call is recorded in the journal (and folded into the state it owns),
 /// `state` is read for spend and for calls journaled before a crash.
 pub(crate) struct ModelRun<'a> {
     pub models: &'a Models,
@@ -410,6 +410,8 @@ impl ModelRun<'_> {
                         0,
                     )
                 } else {
+                    // Every earlier call is durable before this one is paid for.
+                    journal.flush().await?;
                     let started = std::time::Instant::now();
                     let answer = model.complete(request).await;
                     let latency_ms =
@@ -470,7 +472,7 @@ impl ModelRun<'_> {
             spend,
             latency_ms,
         };
-        journal.commit(state, event).await?;
+        journal.record(state, event)?;
         Ok((result, judged))
     }
 

@@ -127,7 +127,22 @@ fn api_key_values(config: &Config) -> Vec<String> {
 /// Parsed workflows by (path, source).
 type WorkflowCache = HashMap<(String, String), Arc<Workflow>>;
 
+/// A run just created by [`Runtime::start`], ready for [`Runtime::drive_started`].
+#[derive(Debug)]
+pub struct Started {
+    run: RunId,
+    loaded: Loaded,
+}
+
+impl Started {
+    /// The new run's id.
+    pub fn id(&self) -> RunId {
+        self.run
+    }
+}
+
 /// A loaded run: its workflow, engine state and next journal sequence number.
+#[derive(Debug)]
 struct Loaded {
     workflow: Arc<Workflow>,
     state: RunState,
@@ -194,8 +209,9 @@ impl Runtime {
     }
 
     /// Creates a run of the workflow at `path` with `inputs` (a JSON object) and journals its
-    /// start. Nothing is executed yet: call [`Runtime::drive`].
-    pub async fn start(&self, path: &Path, inputs: Value) -> Result<RunId> {
+    /// start. Nothing is executed yet: call [`Runtime::drive_started`] (or [`Runtime::drive`]
+    /// with [`Started::id`], which reads the run back from the store first).
+    pub async fn start(&self, path: &Path, inputs: Value) -> Result<Started> {
         let path = std::fs::canonicalize(path).map_err(|source| Error::Io {
             path: path.to_path_buf(),
             source,
@@ -204,7 +220,7 @@ impl Runtime {
             path: path.clone(),
             source,
         })?;
-        let workflow = aine_workflow::parse(&path, &source, &self.catalog())?;
+        let workflow = self.parsed_workflow(&path.display().to_string(), source.clone())?;
         workflow.validate_inputs(&inputs).map_err(Error::Inputs)?;
         let now = self.clock.now_ms();
         let at = SystemTime::UNIX_EPOCH + Duration::from_millis(u64::try_from(now).unwrap_or(0));
@@ -222,10 +238,31 @@ impl Runtime {
             workflow_source: source,
         };
         let audit = crate::audit::entries(&started, 0, &workflow);
-        self.store
+        let journaled = self
+            .store
             .create_run_audited(&new_run, &[started], &audit, now)
             .await?;
-        Ok(run)
+        let state = RunState::fold(plan(&workflow), journaled.iter().map(|e| &e.event))
+            .map_err(|e| Error::Engine { run, source: e })?;
+        Ok(Started {
+            run,
+            loaded: Loaded {
+                workflow,
+                state,
+                next_seq: 2,
+            },
+        })
+    }
+
+    /// Drives a run just created by [`Runtime::start`], as [`Runtime::drive`] does, without
+    /// reading back from the store what `start` has just written.
+    pub async fn drive_started(
+        &self,
+        started: Started,
+        observer: &dyn Observer,
+    ) -> Result<RunSummary> {
+        self.drive_loaded(&started.run, started.loaded, observer)
+            .await
     }
 
     /// Continues a run that is neither finished nor waiting (e.g. after a crash).
@@ -250,11 +287,21 @@ impl Runtime {
 
     /// Drives `run` until it finishes or waits at a gate.
     pub async fn drive(&self, run: &RunId, observer: &dyn Observer) -> Result<RunSummary> {
+        let loaded = self.load(run).await?;
+        self.drive_loaded(run, loaded, observer).await
+    }
+
+    async fn drive_loaded(
+        &self,
+        run: &RunId,
+        loaded: Loaded,
+        observer: &dyn Observer,
+    ) -> Result<RunSummary> {
         let Loaded {
             workflow,
             mut state,
             mut next_seq,
-        } = self.load(run).await?;
+        } = loaded;
         observer.on_drive(run, &workflow, &state);
         let mut journal = Journal {
             store: &self.store,
@@ -264,6 +311,8 @@ impl Runtime {
             redactor: &self.redactor,
             run: *run,
             next_seq: &mut next_seq,
+            pending: Vec::new(),
+            pending_audit: Vec::new(),
         };
         while let Some(action) = state.next_actions().into_iter().next() {
             if matches!(action, Action::AwaitDecision { .. }) {
@@ -276,15 +325,15 @@ impl Runtime {
                     attempt,
                     resumed,
                 } => {
-                    journal
-                        .commit(
-                            &mut state,
-                            Event::StepStarted {
-                                step: step.clone(),
-                                attempt,
-                            },
-                        )
-                        .await?;
+                    journal.record(
+                        &mut state,
+                        Event::StepStarted {
+                            step: step.clone(),
+                            attempt,
+                        },
+                    )?;
+                    // The step's work is visible outside the run: what led to it first.
+                    journal.flush().await?;
                     let begin = self.clock.now_ms();
                     let (outcome, mut why) = self
                         .execute(&mut journal, &mut state, &workflow, &step, attempt)
@@ -302,14 +351,12 @@ impl Runtime {
                         why,
                         duration_ms,
                     };
-                    journal.commit(&mut state, finished).await?;
+                    journal.record(&mut state, finished)?;
                 }
                 Action::EvaluateGate { step } => {
                     let ctx = template_context(run, &state);
                     let (open, why) = gate_decision(&workflow, &step, &ctx);
-                    journal
-                        .commit(&mut state, Event::GateEvaluated { step, open, why })
-                        .await?;
+                    journal.record(&mut state, Event::GateEvaluated { step, open, why })?;
                 }
                 Action::OpenGate { step, .. } => {
                     let owner = gate_role(&workflow, &step).ok_or_else(|| Error::Corrupt {
@@ -317,18 +364,15 @@ impl Runtime {
                         message: format!("step `{step}` is not a gate in the stored workflow"),
                     })?;
                     let gate = GateId::from_ulid(Ulid::from_datetime(self.system_time()));
-                    journal
-                        .commit(&mut state, Event::GateOpened { step, gate, owner })
-                        .await?;
+                    journal.record(&mut state, Event::GateOpened { step, gate, owner })?;
                 }
                 Action::FinishRun { status, why } => {
-                    journal
-                        .commit(&mut state, Event::RunFinished { status, why })
-                        .await?;
+                    journal.record(&mut state, Event::RunFinished { status, why })?;
                 }
                 Action::AwaitDecision { .. } => break,
             }
         }
+        journal.flush().await?;
         Ok(self.summarize(run, &workflow, &state))
     }
 
@@ -396,6 +440,7 @@ impl Runtime {
                     StepResult::Outcome(outcome, why) => (outcome, why),
                     StepResult::NoAnswer(why) => match &m.fallback_builtin {
                         Some(fallback) => {
+                            journal.flush().await?;
                             let (outcome, how) = self
                                 .run_builtin(fallback, workflow, &context, step, attempt, &run)
                                 .await;
@@ -588,17 +633,17 @@ impl Runtime {
             redactor: &self.redactor,
             run: record.run,
             next_seq: &mut next_seq,
+            pending: Vec::new(),
+            pending_audit: Vec::new(),
         };
-        journal
-            .commit(&mut state, event)
-            .await
-            .map_err(|e| match e {
-                Error::Store(aine_store::Error::Conflict { .. }) => Error::GateNotOpen {
-                    gate: *gate,
-                    detail: "decided by someone else a moment ago".to_owned(),
-                },
-                other => other,
-            })?;
+        journal.record(&mut state, event)?;
+        journal.flush().await.map_err(|e| match e {
+            Error::Store(aine_store::Error::Conflict { .. }) => Error::GateNotOpen {
+                gate: *gate,
+                detail: "decided by someone else a moment ago".to_owned(),
+            },
+            other => other,
+        })?;
         Ok(record.run)
     }
 
@@ -715,6 +760,11 @@ impl Runtime {
     /// for the life of this runtime: later steps of a run, and resumed runs, reuse it.
     async fn stored_workflow(&self, run: &RunId, path: &str) -> Result<Arc<Workflow>> {
         let source = self.store.workflow_source(run).await?;
+        self.parsed_workflow(path, source)
+    }
+
+    /// The workflow at `path` with text `source`, parsed once per runtime.
+    fn parsed_workflow(&self, path: &str, source: String) -> Result<Arc<Workflow>> {
         let key = (path.to_owned(), source);
         if let Some(workflow) = self.lock_workflows().get(&key) {
             return Ok(workflow.clone());
@@ -801,28 +851,54 @@ pub(crate) struct Journal<'a> {
     redactor: &'a Redactor,
     pub(crate) run: RunId,
     next_seq: &'a mut u64,
+    /// Recorded, not yet journaled: see [`Journal::record`].
+    pending: Vec<Event>,
+    /// The audit entries of `pending`, `event_index` into it.
+    pending_audit: Vec<aine_store::AuditEntry>,
 }
 
 impl Journal<'_> {
-    pub(crate) async fn commit(&mut self, state: &mut RunState, event: Event) -> Result<()> {
+    /// Folds `event` (redacted first) into `state` and queues it for the journal.
+    ///
+    /// Queued events are journaled together by [`Journal::flush`], in one append. Invariant:
+    /// callers flush before anything outside the run can see the run's progress (a builtin or
+    /// a model call: "a journaled answer is never requested again" needs every earlier call
+    /// durable before the next one) and before a drive returns, so a crash only ever loses
+    /// events that resuming computes again: a step's result, a gate evaluation, a run's end.
+    pub(crate) fn record(&mut self, state: &mut RunState, event: Event) -> Result<()> {
         // Secrets never reach the journal; the run continues from what was journaled.
         let event = self.redactor.redact_event(event);
-        // Check legality first; the state is only used further if the append succeeds.
+        // Check legality first; the state is only used further if the flush succeeds.
         state.apply(&event).map_err(|e| Error::Engine {
             run: self.run,
             source: e,
         })?;
-        let audit = crate::audit::entries(&event, 0, self.workflow);
+        self.pending_audit.extend(crate::audit::entries(
+            &event,
+            self.pending.len(),
+            self.workflow,
+        ));
+        self.pending.push(event);
+        Ok(())
+    }
+
+    /// Journals the queued events in one append (one transaction) and tells the observer.
+    pub(crate) async fn flush(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
         let entries = self
             .store
             .append_audited(
                 &self.run,
                 *self.next_seq,
-                std::slice::from_ref(&event),
-                &audit,
+                &self.pending,
+                &self.pending_audit,
                 self.clock.now_ms(),
             )
             .await?;
+        self.pending.clear();
+        self.pending_audit.clear();
         *self.next_seq += entries.len() as u64;
         for entry in &entries {
             self.observer.on_journaled(&self.run, entry);

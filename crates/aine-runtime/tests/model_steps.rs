@@ -155,7 +155,8 @@ async fn run_once(dir: &TempDir, rt: &Runtime) -> (aine_types::RunId, aine_runti
     let run = rt
         .start(&dir.path().join("wf.workflow.yaml"), json!({}))
         .await
-        .unwrap();
+        .unwrap()
+        .id();
     let summary = rt.drive(&run, &Quiet).await.unwrap();
     (run, summary)
 }
@@ -349,7 +350,8 @@ async fn a_journaled_answer_is_never_requested_again_after_a_crash() {
     let run = rt
         .start(&dir.path().join("wf.workflow.yaml"), json!({}))
         .await
-        .unwrap();
+        .unwrap()
+        .id();
     // The process died after the model answered and the call was journaled, before the step
     // finished: the journal has StepStarted and ModelCalled only.
     let step = aine_types::StepId::new("draft").unwrap();
@@ -478,14 +480,15 @@ async fn an_over_budget_prompt_is_packed_by_whole_items_and_says_so() {
     let items: Vec<String> = (0..40)
         .map(|i| format!("stakeholder sentence number {i} about the remote control"))
         .collect();
-    let run = rt
+    let started = rt
         .start(
             &dir.path().join("wf.workflow.yaml"),
             json!({ "items": items }),
         )
         .await
         .unwrap();
-    let summary = rt.drive(&run, &Quiet).await.unwrap();
+    let run = started.id();
+    let summary = rt.drive_started(started, &Quiet).await.unwrap();
     assert_eq!(summary.status, RunStatus::Succeeded, "{summary:?}");
     let view = rt.view(&run).await.unwrap();
     let why = view.steps[0].why.clone().unwrap();

@@ -72,7 +72,8 @@ async fn a_false_condition_passes_the_gate_without_a_decision() {
     let run = rt
         .start(&dir.path().join("wf.workflow.yaml"), json!({"who": "skip"}))
         .await
-        .unwrap();
+        .unwrap()
+        .id();
     let summary = rt.drive(&run, &Quiet).await.unwrap();
     assert_eq!(summary.status, RunStatus::Succeeded);
     let view = rt.view(&run).await.unwrap();
@@ -90,7 +91,8 @@ async fn an_edit_replaces_the_reviewed_output_for_later_steps() {
     let run = rt
         .start(&dir.path().join("wf.workflow.yaml"), json!({"who": "bo"}))
         .await
-        .unwrap();
+        .unwrap()
+        .id();
     let summary = rt.drive(&run, &Quiet).await.unwrap();
     assert_eq!(summary.status, RunStatus::Waiting);
     let waiting = summary.waiting.unwrap();
@@ -131,7 +133,8 @@ async fn only_owners_and_admins_decide() {
     let run = rt
         .start(&dir.path().join("wf.workflow.yaml"), json!({"who": "x"}))
         .await
-        .unwrap();
+        .unwrap()
+        .id();
     let gate = rt.drive(&run, &Quiet).await.unwrap().waiting.unwrap().gate;
     let err = rt
         .decide(&gate, &person("bob"), Decision::Approve, "")
@@ -168,7 +171,8 @@ async fn a_failing_builtin_ends_the_run_failed_with_the_reason() {
     let run = rt
         .start(&dir.path().join("wf.workflow.yaml"), json!({}))
         .await
-        .unwrap();
+        .unwrap()
+        .id();
     let summary = rt.drive(&run, &Quiet).await.unwrap();
     assert_eq!(summary.status, RunStatus::Failed);
     assert!(
@@ -199,7 +203,8 @@ async fn resume_retries_an_interrupted_step_with_the_next_attempt() {
     let run = rt
         .start(&dir.path().join("wf.workflow.yaml"), json!({"who": "skip"}))
         .await
-        .unwrap();
+        .unwrap()
+        .id();
     // Simulate a crash after the first step started but before it finished.
     let started = Event::StepStarted {
         step: StepId::new("a").unwrap(),
@@ -248,7 +253,8 @@ async fn two_deciders_racing_on_one_gate_get_one_decision() {
     let run = rt
         .start(&dir.path().join("wf.workflow.yaml"), json!({"who": "x"}))
         .await
-        .unwrap();
+        .unwrap()
+        .id();
     let gate = rt.drive(&run, &Quiet).await.unwrap().waiting.unwrap().gate;
     let (alice, root) = (person("alice"), person("root"));
     let (a, b) = tokio::join!(
@@ -276,7 +282,8 @@ async fn autonomy_decides_whether_a_gate_opens_and_how_it_may_be_decided() {
     let run = rt
         .start(&dir.path().join("wf.workflow.yaml"), json!({"who": "skip"}))
         .await
-        .unwrap();
+        .unwrap()
+        .id();
     let summary = rt.drive(&run, &Quiet).await.unwrap();
     assert_eq!(summary.status, RunStatus::Waiting);
     assert!(summary.waiting.unwrap().why.contains("autonomy `review`"));
@@ -290,7 +297,8 @@ async fn autonomy_decides_whether_a_gate_opens_and_how_it_may_be_decided() {
     let run = rt
         .start(&dir.path().join("wf.workflow.yaml"), json!({"who": "skip"}))
         .await
-        .unwrap();
+        .unwrap()
+        .id();
     let gate = rt.drive(&run, &Quiet).await.unwrap().waiting.unwrap().gate;
     let err = rt
         .decide(&gate, &person("alice"), Decision::Approve, "")
@@ -317,7 +325,8 @@ async fn autonomy_decides_whether_a_gate_opens_and_how_it_may_be_decided() {
     let run = rt
         .start(&dir.path().join("wf.workflow.yaml"), json!({"who": "skip"}))
         .await
-        .unwrap();
+        .unwrap()
+        .id();
     assert_eq!(
         rt.drive(&run, &Quiet).await.unwrap().status,
         RunStatus::Succeeded

@@ -81,11 +81,12 @@ async fn bench(sizes: &Sizes) {
     let workflow = dir.path().join("wf.workflow.yaml");
     let mut waiting = Vec::new();
     for i in 0..sizes.runs {
-        let run = runtime
+        let started = runtime
             .start(&workflow, json!({ "name": format!("n{i}") }))
             .await
             .unwrap();
-        let summary = runtime.drive(&run, &Quiet).await.unwrap();
+        let run = started.id();
+        let summary = runtime.drive_started(started, &Quiet).await.unwrap();
         let gate = summary.waiting.unwrap().gate;
         if i % 10 == 0 {
             runtime

@@ -256,7 +256,7 @@ async fn start_run(
     let runtime = state.runtime();
     caller.may_start_runs(runtime.config())?;
     let path = workflow_path(&runtime.config().project_dir, &body.workflow)?;
-    let run = runtime.start(&path, body.inputs).await?;
+    let run = runtime.start(&path, body.inputs).await?.id();
     tracing::info!(target: "aine_server", %run, person = %caller.person, "run started over HTTP");
     crate::drive::spawn(&state, run);
     let accepted = Accepted::new(run);
@@ -491,9 +491,11 @@ pub(crate) async fn record_decision(
     decision: Decision,
     reason: &str,
 ) -> ApiResult<RunId> {
+    // The decision's event reaches subscribers when the drive starts (see `drive::spawn`);
+    // telemetry sees it now, to end the gate's span.
     let run = state
         .runtime()
-        .decide(gate, person, decision, reason)
+        .decide_observed(gate, person, decision, reason, state.traces())
         .await?;
     tracing::info!(target: "aine_server", %gate, %run, %person, "gate decided over HTTP");
     crate::drive::spawn(state, run);

@@ -1,8 +1,8 @@
 //! Runs started or decided over HTTP are driven in the background (a request returns `202` at
 //! once), on a [`tokio_util::task::TaskTracker`] that `serve` awaits at shutdown. Each journaled
-//! event is published to the run's event stream.
+//! event is published to the run's event stream and, when telemetry is on, becomes spans.
 
-use aine_runtime::Observer;
+use aine_runtime::{Observer, Tee};
 use aine_types::{JournalEntry, RunId};
 
 use crate::AppState;
@@ -21,7 +21,8 @@ impl Observer for Publish<'_> {
 pub(crate) fn spawn(state: &AppState, run: RunId) {
     let state = state.clone();
     state.tasks().clone().spawn(async move {
-        let observer = Publish(state.hub());
+        let publish = Publish(state.hub());
+        let observer = Tee(&publish, state.traces());
         // What was journaled just before (the run's start, or a gate decision) goes out first,
         // so subscribers need not read it from the store.
         if let Ok(journal) = state.runtime().store().journal(&run).await

@@ -55,13 +55,22 @@ struct Inner {
     templates: minijinja::Environment<'static>,
     /// Whether the session cookie gets `Secure` (set when served behind HTTPS).
     secure_cookies: bool,
+    /// OTLP trace export of the runs driven here, when configured (see [`aine_telemetry::enabled`]).
+    telemetry: Option<aine_telemetry::TelemetryObserver>,
 }
 
 impl AppState {
-    /// State over `runtime`.
+    /// State over `runtime`. Runs driven here are exported as OTLP traces when the runtime's
+    /// configuration or the `OTEL_*` variables turn telemetry on; a broken telemetry setup is
+    /// logged and serving goes on without it.
     pub fn new(runtime: Runtime) -> Result<Self, minijinja::Error> {
+        let telemetry = aine_telemetry::observer(&runtime.config().telemetry).unwrap_or_else(|e| {
+            tracing::warn!(target: "aine_server", "{e}; serving without traces");
+            None
+        });
         Ok(Self {
             inner: Arc::new(Inner {
+                telemetry,
                 runtime,
                 hub: EventHub::default(),
                 tasks: TaskTracker::new(),
@@ -90,6 +99,20 @@ impl AppState {
     /// Cancelled at shutdown.
     pub fn shutdown_token(&self) -> &CancellationToken {
         &self.inner.shutdown
+    }
+
+    /// The trace exporter, when telemetry is on.
+    pub fn telemetry(&self) -> Option<&aine_telemetry::TelemetryObserver> {
+        self.inner.telemetry.as_ref()
+    }
+
+    /// The trace exporter as an observer of runs: one that ignores everything when telemetry
+    /// is off.
+    pub(crate) fn traces(&self) -> &dyn aine_runtime::Observer {
+        match self.telemetry() {
+            Some(telemetry) => telemetry,
+            None => &aine_runtime::Quiet,
+        }
     }
 
     fn templates(&self) -> &minijinja::Environment<'static> {
@@ -154,7 +177,8 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serves `state` on `addr` until `shutdown` resolves, then waits for runs being driven to
-/// reach their next stop (a gate or the end).
+/// reach their next stop (a gate or the end), and for queued trace spans to be exported (at most
+/// [`aine_telemetry::SHUTDOWN_BOUND`]).
 ///
 /// Errors: the address cannot be bound, or the server fails.
 pub async fn serve(
@@ -164,6 +188,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let tasks = state.tasks().clone();
     let token = state.shutdown_token().clone();
+    let traced = state.clone();
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
@@ -173,5 +198,20 @@ pub async fn serve(
         .await?;
     tasks.close();
     tasks.wait().await;
+    // Shutting the exporter down blocks (up to the bound) on its thread.
+    let lost = tokio::task::spawn_blocking(move || {
+        traced.telemetry().map_or(0, |observer| {
+            observer.shutdown(aine_telemetry::SHUTDOWN_BOUND);
+            observer.stats().failed() + observer.stats().dropped()
+        })
+    })
+    .await
+    .unwrap_or(0);
+    if lost > 0 {
+        tracing::warn!(
+            target: "aine_server",
+            "{lost} trace spans could not be exported (is the OTLP collector up?)"
+        );
+    }
     Ok(())
 }

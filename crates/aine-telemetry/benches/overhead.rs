@@ -113,7 +113,7 @@ async fn runs(
                 let observer = observer.clone();
                 tokio::spawn(async move {
                     let begin = Instant::now();
-                    let run = rt.start(&path, json!({})).await.unwrap();
+                    let run = rt.start(&path, json!({})).await.unwrap().id();
                     let summary = rt.drive(&run, observer.as_ref()).await.unwrap();
                     assert_eq!(summary.status, RunStatus::Succeeded);
                     begin.elapsed()

@@ -55,7 +55,8 @@ async fn run_in_two_processes(
     let run = rt
         .start(&dir.path().join("wf.workflow.yaml"), json!({}))
         .await
-        .unwrap();
+        .unwrap()
+        .id();
     let waiting = rt.drive(&run, first).await.unwrap();
     assert_eq!(waiting.status, RunStatus::Waiting);
     let gate = waiting.waiting.unwrap().gate;

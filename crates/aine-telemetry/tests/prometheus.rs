@@ -77,7 +77,8 @@ async fn metrics_of_stored_runs_parse_as_prometheus_text() {
     let run = rt
         .start(&dir.path().join("wf.workflow.yaml"), json!({}))
         .await
-        .unwrap();
+        .unwrap()
+        .id();
     let waiting = rt.drive(&run, &Quiet).await.unwrap();
     rt.decide(
         &waiting.waiting.unwrap().gate,
@@ -94,7 +95,8 @@ async fn metrics_of_stored_runs_parse_as_prometheus_text() {
     let second = rt
         .start(&dir.path().join("wf.workflow.yaml"), json!({}))
         .await
-        .unwrap();
+        .unwrap()
+        .id();
     // The scripted models are used up: the second run's model step fails.
     let status = rt.drive(&second, &Quiet).await.unwrap().status;
 

@@ -136,8 +136,9 @@ async fn ten_step_workflow(
     let mut times = Vec::with_capacity(runs);
     for _ in 0..runs {
         let start = Instant::now();
-        let run = rt.start(&path, json!({})).await?;
-        let summary = rt.drive(&run, &Quiet).await?;
+        let started = rt.start(&path, json!({})).await?;
+        let run = started.id();
+        let summary = rt.drive_started(started, &Quiet).await?;
         times.push(start.elapsed());
         if summary.status != aine_types::RunStatus::Succeeded {
             bail!("run {run} ended {}", summary.status);

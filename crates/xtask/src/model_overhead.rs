@@ -4,9 +4,14 @@
 //! number of runs (or direct calls) are in flight at once; per-run latency percentiles of both
 //! are printed, and the overhead is their difference at p50 and p99.
 //!
-//! What "runtime" includes: `Runtime::start` (journal the run's start) and `Runtime::drive` (step
-//! started, prompt rendered, worst-case budget check, the call, contract validation, model call
-//! and step finished journaled, run finished journaled): five journal commits per run.
+//! What "runtime" includes: `Runtime::start` (journal the run's start) and
+//! `Runtime::drive_started` (step started journaled, prompt rendered, worst-case budget check, the
+//! call, contract validation; model call, step finished and run finished journaled together):
+//! three journal commits per run.
+//!
+//! Tracing overhead (issue 7's bar): the `normal` rows are measured without and with
+//! aine-telemetry exporting every span over OTLP/HTTP, in alternating rounds on the same store
+//! so that both see the same machine; the table's last column compares their p99.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -93,11 +98,12 @@ fn percentiles(mut times: Vec<Duration>) -> Percentiles {
 }
 
 /// One concurrency level's result.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Level {
     pub concurrency: usize,
     pub direct: Percentiles,
-    pub runtime: Percentiles,
+    /// One per observer given to [`measure`], in its order.
+    pub runtime: Vec<Percentiles>,
 }
 
 /// A project directory with the workflow, and a runtime whose `mock/chat` model is the mock.
@@ -173,8 +179,9 @@ async fn runs(
             let observer = observer.clone();
             tokio::spawn(async move {
                 let start = Instant::now();
-                let run = rt.start(&path, json!({})).await?;
-                let summary = rt.drive(&run, observer.as_ref()).await?;
+                let started = rt.start(&path, json!({})).await?;
+                let run = started.id();
+                let summary = rt.drive_started(started, observer.as_ref()).await?;
                 anyhow::Ok((start.elapsed(), summary.status, run))
             })
         })
@@ -191,12 +198,12 @@ async fn runs(
 }
 
 /// Measures every level in `levels` (each repeated until at least `min_samples` latencies are
-/// collected) with `observer` attached to the runs.
+/// collected): direct calls, then runs with each of `observers` attached, in alternating rounds.
 pub async fn measure(
     levels: &[usize],
     min_samples: usize,
     durability: Durability,
-    observer: Arc<dyn Observer>,
+    observers: &[Arc<dyn Observer>],
 ) -> Result<Vec<Level>> {
     let addr = start_mock()?;
     let dir = tempfile::tempdir()?;
@@ -205,31 +212,38 @@ pub async fn measure(
     let model = rt.models().get("mock/chat").context("building mock/chat")?;
     // Warm up connections, the price table and SQLite.
     direct(model.clone(), 8).await?;
-    runs(&rt, &path, 8, observer.clone()).await?;
+    for observer in observers {
+        runs(&rt, &path, 8, observer.clone()).await?;
+    }
     let mut out = Vec::new();
     for &c in levels {
         let rounds = min_samples.div_ceil(c).max(1);
         let mut d = Vec::new();
-        let mut r = Vec::new();
+        let mut r = vec![Vec::new(); observers.len()];
         for _ in 0..rounds {
             d.extend(direct(model.clone(), c).await?);
-            r.extend(runs(&rt, &path, c, observer.clone()).await?);
+            for (observer, times) in observers.iter().zip(&mut r) {
+                times.extend(runs(&rt, &path, c, observer.clone()).await?);
+            }
         }
         out.push(Level {
             concurrency: c,
             direct: percentiles(d),
-            runtime: percentiles(r),
+            runtime: r.into_iter().map(percentiles).collect(),
         });
     }
     Ok(out)
 }
+
+/// Observers of runs, each with the name of its rows.
+type Named = Vec<(&'static str, Arc<dyn Observer>)>;
 
 /// Prints the table of `cargo xtask bench model-overhead`.
 pub async fn bench(quick: bool) -> Result<()> {
     let levels: &[usize] = if quick { &[1, 10] } else { &[1, 100, 1000] };
     let samples = if quick { 50 } else { 1000 };
     println!(
-        "{:<12} {:>5} {:>11} {:>11} {:>11} {:>11} {:>12} {:>12}",
+        "{:<12} {:>5} {:>11} {:>11} {:>11} {:>11} {:>12} {:>12} {:>13}",
         "sync",
         "conc",
         "direct p50",
@@ -237,36 +251,55 @@ pub async fn bench(quick: bool) -> Result<()> {
         "aine p50",
         "aine p99",
         "overhead p50",
-        "overhead p99"
+        "overhead p99",
+        "tracing p99"
     );
-    // `normal+otlp`: the `normal` rows with aine-telemetry exporting every span over OTLP/HTTP
+    // `normal+otlp`: the `normal` runs with aine-telemetry exporting every span over OTLP/HTTP
     // to a collector on 127.0.0.1 (issue 7's bar: tracing adds at most 10% at p99).
     let collector = start_mock()?;
     let telemetry = Arc::new(aine_telemetry::TelemetryObserver::new(
         aine_telemetry::Exporter::otlp(Some(&format!("http://{collector}")))?,
         false,
     ));
-    let variants: [(&str, Durability, Arc<dyn Observer>); 3] = [
-        ("normal", Durability::Normal, Arc::new(Quiet)),
-        ("full", Durability::Full, Arc::new(Quiet)),
-        ("normal+otlp", Durability::Normal, telemetry.clone()),
+    let variants: [(Durability, Named); 2] = [
+        (
+            Durability::Normal,
+            vec![
+                ("normal", Arc::new(Quiet)),
+                ("normal+otlp", telemetry.clone()),
+            ],
+        ),
+        (Durability::Full, vec![("full", Arc::new(Quiet))]),
     ];
-    for (name, durability, observer) in variants {
-        for level in measure(levels, samples, durability, observer).await? {
-            println!(
-                "{:<12} {:>5} {:>11.3} {:>11.3} {:>11.3} {:>11.3} {:>12.3} {:>12.3}",
-                name,
-                level.concurrency,
-                level.direct.p50,
-                level.direct.p99,
-                level.runtime.p50,
-                level.runtime.p99,
-                level.runtime.p50 - level.direct.p50,
-                level.runtime.p99 - level.direct.p99,
-            );
+    for (durability, observers) in variants {
+        let arcs: Vec<Arc<dyn Observer>> = observers.iter().map(|(_, o)| o.clone()).collect();
+        for level in measure(levels, samples, durability, &arcs).await? {
+            let plain = level.runtime.first().map_or(0.0, |p| p.p99);
+            for (i, ((name, _), runtime)) in observers.iter().zip(&level.runtime).enumerate() {
+                let tracing = if i == 0 {
+                    String::new()
+                } else {
+                    format!("{:+.1}%", (runtime.p99 / plain - 1.0) * 100.0)
+                };
+                println!(
+                    "{:<12} {:>5} {:>11.3} {:>11.3} {:>11.3} {:>11.3} {:>12.3} {:>12.3} {:>13}",
+                    name,
+                    level.concurrency,
+                    level.direct.p50,
+                    level.direct.p99,
+                    runtime.p50,
+                    runtime.p99,
+                    runtime.p50 - level.direct.p50,
+                    runtime.p99 - level.direct.p99,
+                    tracing,
+                );
+            }
         }
     }
-    println!("(milliseconds per run of a one-model-step workflow; each row >= {samples} samples)");
+    println!(
+        "(milliseconds per run of a one-model-step workflow; each row >= {samples} samples; \
+         tracing p99: normal+otlp against normal, measured in alternating rounds)"
+    );
     tokio::task::spawn_blocking(move || telemetry.shutdown(aine_telemetry::SHUTDOWN_BOUND)).await?;
     Ok(())
 }
