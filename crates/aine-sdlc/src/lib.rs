@@ -9,6 +9,9 @@
 //!   topic label; no model.
 //! - `requirements.template` ([`template`]): EARS requirements, user stories and open questions
 //!   drafted deterministically from candidates (the draft step's fallback).
+//! - `requirements.citations` ([`citations`]): the draft step's check builtin; a model's draft
+//!   whose items cite refs that are not among the candidates (or cite nothing, or share no
+//!   content word with what they cite) is a contract violation.
 //! - `spec.lint` ([`check`]): the linter over a drafted spec.
 //! - `spec.publish` ([`publish`]): `requirements.json` (+ its JSON Schema), `requirements.md`,
 //!   Gherkin features and `trace.csv`.
@@ -22,6 +25,7 @@
 //! and writing the published spec.
 
 pub mod check;
+pub mod citations;
 pub mod detect;
 mod error;
 pub mod ingest;
@@ -53,7 +57,8 @@ pub const BUNDLED_WORKFLOW_FILES: [(&str, &str); 3] = [
 ];
 
 /// Registers the SDLC pack's builtins into `registry`: `sources.ingest`,
-/// `requirements.detect`, `requirements.template`, `spec.lint`, `spec.publish`.
+/// `requirements.detect`, `requirements.template`, `requirements.citations` (a check builtin),
+/// `spec.lint`, `spec.publish`.
 pub fn register(registry: &mut Registry) -> Result<(), RegistryError> {
     registry.register(
         "sources.ingest",
@@ -74,6 +79,11 @@ pub fn register(registry: &mut Registry) -> Result<(), RegistryError> {
         "requirements.template",
         "drafts EARS requirements and user stories from candidates without a model",
         |input: template::TemplateInput, _: &BuiltinContext| Ok(template::draft(&input)),
+    )?;
+    registry.register_check(
+        "requirements.citations",
+        "checks a drafted spec's citations: every item cites candidates it shares words with",
+        |input: citations::CitationsInput, _: &BuiltinContext| Ok(citations::check(&input)),
     )?;
     registry.register(
         "spec.lint",

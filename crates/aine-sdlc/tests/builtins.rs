@@ -37,6 +37,7 @@ fn registers_the_pack_once() {
     assert_eq!(
         names,
         [
+            "requirements.citations",
             "requirements.detect",
             "requirements.template",
             "sources.ingest",
@@ -44,6 +45,8 @@ fn registers_the_pack_once() {
             "spec.publish"
         ]
     );
+    assert!(registry.is_check("requirements.citations"));
+    assert!(!registry.is_check("requirements.template"));
     assert!(
         aine_sdlc::register(&mut registry).is_err(),
         "registering twice is refused"

@@ -18,7 +18,8 @@ pub enum Outcome {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         partial: Option<Value>,
     },
-    /// The answer broke its output contract; `errors` are the JSON Schema validation messages.
+    /// The answer broke its output contract; `errors` are the JSON Schema validation messages,
+    /// or the errors the step's check builtin found in a contract-valid answer.
     Violation { errors: Vec<String> },
     /// The step could not produce an answer (I/O error, bad input, refused by a budget, ...).
     Failed { error: String },

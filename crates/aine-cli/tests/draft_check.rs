@@ -1,0 +1,298 @@
+//! The requirements workflow's draft step with its check builtin, end to end: `aine init`, the
+//! bundled workflow, and the three models of its route served by a real OpenAI-compatible
+//! endpoint on 127.0.0.1. A model that answers a contract-valid draft citing a source ref that
+//! is not among the candidates (what gemma-3-270m did when it copied its few-shot example) is a
+//! contract violation: the route escalates to the next model, or finally to the fallback
+//! builtin, and the journal shows why.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers"
+)]
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use axum::Json;
+use axum::extract::State;
+use axum::routing::post;
+use serde_json::{Value, json};
+
+use common::{aine, text};
+
+/// The model names the endpoint was asked for, in order.
+type Seen = Arc<Mutex<Vec<String>>>;
+
+/// What gemma-3-270m answered on the AMI meetings with the old prompt: its few-shot example,
+/// refs included. Valid under the draft contract; `KO#7` exists in no input.
+fn copied_example() -> Value {
+    json!({
+        "requirements": [{
+            "id": "REQ-002",
+            "text": "The remote control shall be easy to use for older people.",
+            "pattern": "unwanted_behaviour",
+            "category": "functional",
+            "sources": ["KO#7"]
+        }],
+        "user_stories": [{
+            "id": "US-002",
+            "text": "As a user, I want a low-battery warning, so that I can change the batteries in time.",
+            "role": "user",
+            "goal": "a low-battery warning",
+            "benefit": "I can change the batteries in time",
+            "acceptance_criteria": [{"given": "the batteries are low", "when": "the user presses a button", "then": "the remote control beeps"}],
+            "sources": ["KO#7"]
+        }],
+        "open_questions": []
+    })
+}
+
+/// A faithful draft: one requirement from the first sentence listed under the prompt's last
+/// `Sentences:` header (`[ref] (speaker) text category: c`), citing its ref.
+fn faithful_draft(prompt: &str) -> Value {
+    let listed = prompt.rsplit("\nSentences:\n").next().unwrap_or("");
+    let line = listed
+        .lines()
+        .find(|l| l.starts_with('['))
+        .unwrap_or_else(|| panic!("no sentence listed after the prompt's last `Sentences:`"));
+    let (id, rest) = line[1..].split_once("] ").unwrap();
+    let sentence = rest.split_once(") ").map_or(rest, |(_, s)| s);
+    let sentence = sentence.split(" category: ").next().unwrap_or(sentence);
+    let words: Vec<&str> = sentence.split_whitespace().take(12).collect();
+    json!({
+        "requirements": [{
+            "id": "REQ-001",
+            "text": format!("The remote control shall meet this need: {}", words.join(" ")),
+            "pattern": "ubiquitous",
+            "category": "functional",
+            "sources": [id]
+        }],
+        "user_stories": [],
+        "open_questions": []
+    })
+}
+
+async fn chat(State(seen): State<Seen>, Json(body): Json<Value>) -> Json<Value> {
+    let model = body["model"].as_str().unwrap_or("").to_owned();
+    seen.lock().unwrap().push(model.clone());
+    let prompt = body["messages"]
+        .as_array()
+        .and_then(|m| m.iter().rev().find(|m| m["role"] == "user"))
+        .and_then(|m| m["content"].as_str())
+        .unwrap_or("");
+    let answer = match model.as_str() {
+        "copycat" => copied_example(),
+        "faithful" => faithful_draft(prompt),
+        other => panic!("unexpected model {other}"),
+    };
+    Json(json!({
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "model": model,
+        "choices": [{
+            "index": 0,
+            "message": {"role": "assistant", "content": answer.to_string()},
+            "finish_reason": "stop"
+        }],
+        "usage": {"prompt_tokens": 900, "completion_tokens": 120, "total_tokens": 1020}
+    }))
+}
+
+fn serve() -> (SocketAddr, Seen) {
+    let seen: Seen = Arc::default();
+    let app = axum::Router::new()
+        .route("/v1/chat/completions", post(chat))
+        .with_state(seen.clone());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    (addr, seen)
+}
+
+/// An `aine init` project whose three route models (`local/gemma-3-270m`,
+/// `openai/gpt-4.1-mini`, `anthropic/claude-sonnet-4-5`) are the endpoint's `answers`, in
+/// route order, with a meeting note to draft from.
+fn project(addr: SocketAddr, answers: [&str; 3]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = aine(d, &["init"]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    let mut config = std::fs::read_to_string(d.join("aine.toml")).unwrap();
+    let route = [
+        "local/gemma-3-270m",
+        "openai/gpt-4.1-mini",
+        "anthropic/claude-sonnet-4-5",
+    ];
+    for (name, model) in route.into_iter().zip(answers) {
+        config.push_str(&format!(
+            "\n[models.\"{name}\"]\nprovider = \"openai_compatible\"\nmodel = \"{model}\"\nbase_url = \"http://{addr}/v1\"\nstructured_output = \"json_object\"\nprice = {{ input = \"0.1\", output = \"0.1\" }}\n"
+        ));
+    }
+    std::fs::write(d.join("aine.toml"), config).unwrap();
+    std::fs::write(
+        d.join("kickoff.txt"),
+        "Pat: Okay, let's start.\n\
+         Sam: The remote must cost less than twenty five euros.\n\
+         Kim: We want the buttons to be big enough to press easily.\n\
+         Sam: It should have a long battery life.\n",
+    )
+    .unwrap();
+    dir
+}
+
+/// Runs the requirements workflow until its review gate; returns `aine show RUN --json`.
+fn run_to_the_gate(d: &Path) -> Value {
+    let out = aine(
+        d,
+        &[
+            "run",
+            "workflows/requirements.workflow.yaml",
+            "--input",
+            r#"sources=["kickoff.txt"]"#,
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["summary"]["status"], "waiting", "{summary}");
+    let run = summary["summary"]["run"].as_str().unwrap();
+    let out = aine(d, &["show", run, "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn step<'a>(show: &'a Value, id: &str) -> &'a Value {
+    show["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == id)
+        .unwrap_or_else(|| panic!("no step {id} in {show}"))
+}
+
+/// The refs of the candidates the draft step was given.
+fn candidate_refs(show: &Value) -> Vec<String> {
+    step(show, "candidates")["output"]["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["source"]["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Every ref cited by the draft's requirements and stories.
+fn cited(draft: &Value) -> Vec<String> {
+    ["requirements", "user_stories"]
+        .iter()
+        .flat_map(|k| draft[*k].as_array().unwrap())
+        .flat_map(|item| item["sources"].as_array().unwrap())
+        .map(|r| r.as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn a_draft_citing_a_ref_that_is_not_a_candidate_escalates_to_the_next_model() {
+    let (addr, seen) = serve();
+    let dir = project(addr, ["copycat", "faithful", "faithful"]);
+    let show = run_to_the_gate(dir.path());
+    let refs = candidate_refs(&show);
+    assert!(refs.len() >= 2, "the note has candidates: {refs:?}");
+
+    let draft = step(&show, "draft");
+    let calls = draft["calls"].as_array().unwrap();
+    assert_eq!(calls.len(), 2, "{draft}");
+    assert_eq!(calls[0]["model"], "local/gemma-3-270m");
+    assert_eq!(calls[0]["result"], "violation");
+    let detail = calls[0]["detail"].as_str().unwrap();
+    let n = refs.len();
+    assert_eq!(
+        detail,
+        format!(
+            "check `requirements.citations`: REQ-002 cites `KO#7`, which is not among the {n} candidate refs given to the step; \
+             check `requirements.citations`: US-002 cites `KO#7`, which is not among the {n} candidate refs given to the step"
+        )
+    );
+    assert_eq!(calls[1]["model"], "openai/gpt-4.1-mini");
+    assert_eq!(calls[1]["result"], "ok");
+    assert!(
+        calls[1]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("escalated after a contract violation from `local/gemma-3-270m`: check `requirements.citations`: REQ-002 cites `KO#7`"),
+        "{}",
+        calls[1]["reason"]
+    );
+    assert!(
+        draft["why"]
+            .as_str()
+            .unwrap()
+            .starts_with("answered by `openai/gpt-4.1-mini` (escalated after a contract violation"),
+        "{}",
+        draft["why"]
+    );
+    let output = &draft["output"];
+    assert_eq!(cited(output), [refs[0].clone()], "{output}");
+    assert_eq!(*seen.lock().unwrap(), ["copycat", "faithful"]);
+}
+
+#[test]
+fn when_every_model_copies_the_example_the_template_drafts_and_the_step_says_why() {
+    let (addr, seen) = serve();
+    let dir = project(addr, ["copycat", "copycat", "copycat"]);
+    let show = run_to_the_gate(dir.path());
+    let refs = candidate_refs(&show);
+
+    let draft = step(&show, "draft");
+    let calls = draft["calls"].as_array().unwrap();
+    let results: Vec<&str> = calls
+        .iter()
+        .map(|c| c["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(results, ["violation", "violation", "violation"], "{draft}");
+    let why = draft["why"].as_str().unwrap();
+    assert!(
+        why.starts_with(
+            "builtin `requirements.template` as fallback: no model in the route gave a usable answer: \
+             `local/gemma-3-270m`: a contract violation (check `requirements.citations`: REQ-002 cites `KO#7`"
+        ),
+        "{why}"
+    );
+    assert!(
+        why.contains(
+            "`anthropic/claude-sonnet-4-5`: a contract violation (check `requirements.citations`"
+        ),
+        "{why}"
+    );
+    // The reviewer sees the template's draft: every item cites candidates only.
+    let output = &draft["output"];
+    let cited = cited(output);
+    assert!(!cited.is_empty(), "{output}");
+    assert!(
+        cited.iter().all(|r| refs.contains(r)),
+        "{cited:?} vs {refs:?}"
+    );
+    let findings = step(&show, "check")["output"]["findings"]
+        .as_array()
+        .unwrap();
+    assert!(
+        findings
+            .iter()
+            .all(|f| f["rule"] != "trace.unknown-source" && f["rule"] != "trace.no-source"),
+        "{findings:?}"
+    );
+    assert_eq!(seen.lock().unwrap().len(), 3);
+}

@@ -1,0 +1,271 @@
+//! `requirements.citations`: the draft step's check builtin. A model's draft may satisfy its
+//! contract (JSON Schema) and still be wrong in a way the schema cannot see: it cites source
+//! refs that were never given to it (a small model copying its few-shot example cites the
+//! example's refs), or cites real refs for text it did not take from them. Each such error
+//! makes the answer a contract violation, so the route escalates to the next model and finally
+//! falls back to `requirements.template` (see the runtime's `check_builtin`).
+//!
+//! Rules, per requirement and user story (aine DESIGN.md: "every spec item cites at least one
+//! source ref that exists"):
+//! - it cites at least one source ref;
+//! - every ref it cites is the ref of a candidate given to the step;
+//! - it shares a content word with the candidates it cites (the linter's `trace.no-overlap`
+//!   rule: stop words and template words such as `shall`, `system`, `want` removed, simple
+//!   suffix stemming).
+//!
+//! Open questions may cite nothing, but what they cite must be a candidate's ref.
+
+use std::collections::HashSet;
+
+use aine_lint::RuleId;
+use aine_spec::{Candidate, Draft, Sentence};
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+/// Input of `requirements.citations`: the model's answer and the candidates the step was given
+/// (other keys of the step's `with`, such as the template's `system`, are ignored).
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct CitationsInput {
+    /// The drafted spec to check (the model's contract-valid answer).
+    pub answer: Draft,
+    /// The candidates the draft step was given; their `source.id`s are the refs it may cite.
+    pub candidates: Vec<Candidate>,
+}
+
+/// The errors in `input.answer`'s citations (empty when every item is traced correctly), each
+/// naming the item, e.g. ``REQ-002 cites `KO#7`, which is not among the 4 candidate refs``.
+pub fn check(input: &CitationsInput) -> Vec<String> {
+    let known: HashSet<&str> = input
+        .candidates
+        .iter()
+        .map(|c| c.source.id.as_str())
+        .collect();
+    let n = known.len();
+    let refs = if n == 1 { "ref" } else { "refs" };
+    let mut errors = Vec::new();
+    let unknown = |id: &str, cited: &[String], errors: &mut Vec<String>| {
+        for r in cited.iter().filter(|r| !known.contains(r.as_str())) {
+            errors.push(format!(
+                "{id} cites `{r}`, which is not among the {n} candidate {refs} given to the step"
+            ));
+        }
+    };
+    let items = input
+        .answer
+        .requirements
+        .iter()
+        .map(|r| (&r.id, &r.sources))
+        .chain(
+            input
+                .answer
+                .user_stories
+                .iter()
+                .map(|s| (&s.id, &s.sources)),
+        );
+    for (id, cited) in items {
+        if cited.is_empty() {
+            errors.push(format!("{id} cites no source ref"));
+        }
+        unknown(id, cited, &mut errors);
+    }
+    for q in &input.answer.open_questions {
+        unknown(&q.id, &q.sources, &mut errors);
+    }
+    // Content overlap with the cited candidates, by the linter's own rule.
+    let sentences: Vec<Sentence> = input
+        .candidates
+        .iter()
+        .map(|c| Sentence {
+            text: c.text.clone(),
+            source: c.source.clone(),
+        })
+        .collect();
+    if !sentences.is_empty() {
+        for finding in aine_lint::lint_draft(&input.answer, &sentences) {
+            if finding.rule == RuleId::TraceNoOverlap {
+                let item = finding.item.as_deref().unwrap_or("an item");
+                errors.push(format!("{item} {}", finding.message));
+            }
+        }
+    }
+    errors
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aine_spec::{
+        AcceptanceCriterion, Category, EarsPattern, OpenQuestion, Requirement, SourceRef, UserStory,
+    };
+
+    fn candidate(id: &str, text: &str) -> Candidate {
+        Candidate {
+            text: text.to_owned(),
+            category: Category::Functional,
+            confidence: 0.9,
+            cues: vec!["modal:should".to_owned()],
+            topic: "remote".to_owned(),
+            source: SourceRef {
+                id: id.to_owned(),
+                file: "ES2002a.json".to_owned(),
+                speaker: Some("Marketing".to_owned()),
+                turn: Some(1),
+                sentence: 1,
+                start: 0,
+                end: 10,
+            },
+        }
+    }
+
+    fn requirement(id: &str, text: &str, sources: &[&str]) -> Requirement {
+        Requirement {
+            id: id.to_owned(),
+            text: text.to_owned(),
+            pattern: EarsPattern::Ubiquitous,
+            category: Category::Functional,
+            sources: sources.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+
+    fn story(id: &str, text: &str, sources: &[&str]) -> UserStory {
+        UserStory {
+            id: id.to_owned(),
+            text: text.to_owned(),
+            role: "user".to_owned(),
+            goal: "x".to_owned(),
+            benefit: None,
+            acceptance_criteria: vec![AcceptanceCriterion {
+                given: "a".to_owned(),
+                when: "b".to_owned(),
+                then: "c".to_owned(),
+            }],
+            sources: sources.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+
+    fn candidates() -> Vec<Candidate> {
+        vec![
+            candidate(
+                "ES2002a#98",
+                "We don't want it to cost any more than twelve fifty Euros.",
+            ),
+            candidate(
+                "ES2002c#260",
+                "We're gonna need to put in a really good battery.",
+            ),
+        ]
+    }
+
+    #[track_caller]
+    fn check_errors(answer: Draft, candidates: Vec<Candidate>, expected: &[&str]) {
+        let errors = check(&CitationsInput { answer, candidates });
+        assert_eq!(errors, expected);
+    }
+
+    #[test]
+    fn items_citing_candidates_they_come_from_pass() {
+        check_errors(
+            Draft {
+                requirements: vec![
+                    requirement(
+                        "REQ-001",
+                        "The remote control shall cost at most 12.50 Euros.",
+                        &["ES2002a#98"],
+                    ),
+                    requirement(
+                        "REQ-002",
+                        "The remote control shall have a long-lasting battery.",
+                        &["ES2002c#260", "ES2002a#98"],
+                    ),
+                ],
+                user_stories: vec![story(
+                    "US-001",
+                    "As a user, I want a good battery, so that I rarely charge it.",
+                    &["ES2002c#260"],
+                )],
+                open_questions: vec![OpenQuestion {
+                    id: "Q-001".to_owned(),
+                    text: "Which battery?".to_owned(),
+                    items: vec!["REQ-002".to_owned()],
+                    sources: vec![],
+                }],
+            },
+            candidates(),
+            &[],
+        );
+    }
+
+    #[test]
+    fn the_copied_few_shot_example_is_caught() {
+        // What gemma-3-270m answered on the AMI meetings with the old prompt: the example's
+        // items and refs, verbatim.
+        check_errors(
+            Draft {
+                requirements: vec![requirement(
+                    "REQ-002",
+                    "The remote control shall be easy to use for older people.",
+                    &["KO#7"],
+                )],
+                user_stories: vec![story(
+                    "US-002",
+                    "As a user, I want a low-battery warning, so that I can change the batteries in time.",
+                    &["KO#7"],
+                )],
+                open_questions: vec![],
+            },
+            candidates(),
+            &[
+                "REQ-002 cites `KO#7`, which is not among the 2 candidate refs given to the step",
+                "US-002 cites `KO#7`, which is not among the 2 candidate refs given to the step",
+            ],
+        );
+    }
+
+    #[test]
+    fn uncited_unknown_and_unrelated_items_are_errors() {
+        check_errors(
+            Draft {
+                requirements: vec![
+                    requirement("REQ-001", "The remote control shall beep.", &[]),
+                    // A real ref, but text taken from elsewhere (a copied example).
+                    requirement(
+                        "REQ-002",
+                        "The library system shall answer a catalogue search within two seconds.",
+                        &["ES2002c#260"],
+                    ),
+                ],
+                user_stories: vec![],
+                open_questions: vec![OpenQuestion {
+                    id: "Q-001".to_owned(),
+                    text: "Which price?".to_owned(),
+                    items: vec![],
+                    sources: vec!["ES2002z#1".to_owned()],
+                }],
+            },
+            candidates(),
+            &[
+                "REQ-001 cites no source ref",
+                "Q-001 cites `ES2002z#1`, which is not among the 2 candidate refs given to the step",
+                "REQ-002 shares no content word with its sources (`ES2002c#260`)",
+            ],
+        );
+    }
+
+    #[test]
+    fn without_candidates_every_citation_is_unknown() {
+        check_errors(
+            Draft {
+                requirements: vec![requirement(
+                    "REQ-001",
+                    "The remote control shall beep.",
+                    &["ES2002a#1"],
+                )],
+                ..Draft::default()
+            },
+            vec![],
+            &[
+                "REQ-001 cites `ES2002a#1`, which is not among the 0 candidate refs given to the step",
+            ],
+        );
+    }
+}
