@@ -8,7 +8,12 @@
 //! mock upstream on 127.0.0.1 at 1, 100 and 1,000 concurrent runs (see `model_overhead`).
 //!
 //! Journal append throughput is measured by `cargo bench -p aine-store --bench append`.
+//!
+//! `cargo xtask eval draft [--chunks N] [--prompt FILE]` evaluates the requirements workflow's
+//! draft step on the bundled AMI meetings, local model tier against template tier (see
+//! `eval_draft`).
 
+mod eval_draft;
 mod model_overhead;
 
 use std::path::Path;
@@ -34,7 +39,14 @@ fn main() -> Result<()> {
             .build()?
             .block_on(model_overhead::bench(quick)),
         (Some("bench"), _) => bench(quick),
-        _ => bail!("usage: cargo xtask bench [model-overhead] [--quick]"),
+        (Some("eval"), Some("draft")) => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?
+            .block_on(eval_draft::run(&args[2..])),
+        _ => bail!(
+            "usage: cargo xtask bench [model-overhead] [--quick] | cargo xtask eval draft [--chunks N] [--prompt FILE]"
+        ),
     }
 }
 
