@@ -69,20 +69,7 @@ fn serve() -> (SocketAddr, Seen) {
     let app = axum::Router::new()
         .route("/v1/chat/completions", post(chat))
         .with_state(seen.clone());
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
-    (addr, seen)
+    (common::serve_http(app), seen)
 }
 
 fn aine(dir: &Path, args: &[&str]) -> Output {

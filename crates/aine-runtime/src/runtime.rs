@@ -303,17 +303,7 @@ impl Runtime {
             mut next_seq,
         } = loaded;
         observer.on_drive(run, &workflow, &state);
-        let mut journal = Journal {
-            store: &self.store,
-            workflow: &workflow,
-            clock: self.clock.as_ref(),
-            observer,
-            redactor: &self.redactor,
-            run: *run,
-            next_seq: &mut next_seq,
-            pending: Vec::new(),
-            pending_audit: Vec::new(),
-        };
+        let mut journal = self.journal(*run, &workflow, observer, &mut next_seq);
         while let Some(action) = state.next_actions().into_iter().next() {
             if matches!(action, Action::AwaitDecision { .. }) {
                 break;
@@ -625,17 +615,7 @@ impl Runtime {
             by: person.clone(),
             reason: reason.to_owned(),
         };
-        let mut journal = Journal {
-            store: &self.store,
-            workflow: &workflow,
-            clock: self.clock.as_ref(),
-            observer,
-            redactor: &self.redactor,
-            run: record.run,
-            next_seq: &mut next_seq,
-            pending: Vec::new(),
-            pending_audit: Vec::new(),
-        };
+        let mut journal = self.journal(record.run, &workflow, observer, &mut next_seq);
         journal.record(&mut state, event)?;
         journal.flush().await.map_err(|e| match e {
             Error::Store(aine_store::Error::Conflict { .. }) => Error::GateNotOpen {
@@ -783,6 +763,27 @@ impl Runtime {
         self.workflows
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A journal writer for `run`, appending from `*next_seq` on.
+    fn journal<'a>(
+        &'a self,
+        run: RunId,
+        workflow: &'a Workflow,
+        observer: &'a dyn Observer,
+        next_seq: &'a mut u64,
+    ) -> Journal<'a> {
+        Journal {
+            store: &self.store,
+            workflow,
+            clock: self.clock.as_ref(),
+            observer,
+            redactor: &self.redactor,
+            run,
+            next_seq,
+            pending: Vec::new(),
+            pending_audit: Vec::new(),
+        }
     }
 
     /// Loads a run's stored workflow and folds its journal.
