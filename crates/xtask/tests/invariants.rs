@@ -102,7 +102,9 @@ const NO_DIRECT_SQL: &[&str] = &[
 fn metadata() -> Value {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let out = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--offline"])
+        // Not `--offline`: the resolve graph covers every platform, and a fresh machine's
+        // `cargo test` only downloaded the crates of its own (e.g. not android_system_properties).
+        .args(["metadata", "--format-version", "1", "--locked"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("cargo metadata runs");
