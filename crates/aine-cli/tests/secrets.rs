@@ -2,8 +2,9 @@
 //! `api_key_env` variable) and a configured `[secrets]` pattern are planted as canaries in a run's
 //! input, in a hostile provider's error body and in a model's answer, and in a reviewer's reason;
 //! then every output is searched: stdout and stderr of every command, `aine show`, `aine review
-//! show`, listings, `aine audit export`, `aine metrics`, and every byte of every
-//! file in the project (the SQLite database and its WAL, files the run wrote).
+//! show`, listings, `aine audit export`, `aine metrics`, every byte of every file in the project
+//! (the SQLite database and its WAL, files the run wrote), and every byte of the OTLP traces
+//! exported with content capture on (prompts and answers on spans).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -30,6 +31,14 @@ const TICKET: &str = "INTERNAL-123456";
 
 /// What the fake vendor saw: the Authorization header of each request.
 type Seen = Arc<Mutex<Vec<String>>>;
+
+/// What the OTLP/HTTP collector received: each request's body (protobuf, uncompressed).
+type Traces = Arc<Mutex<Vec<Vec<u8>>>>;
+
+async fn traces(State(traces): State<Traces>, body: axum::body::Bytes) -> StatusCode {
+    traces.lock().unwrap().push(body.to_vec());
+    StatusCode::OK
+}
 
 /// An OpenAI-compatible endpoint: model `leaky-a` fails with a 401 whose body echoes the key it
 /// was sent (as some gateways do); model `leaky-b` answers with the key and the ticket number in
@@ -64,12 +73,19 @@ async fn chat(State(seen): State<Seen>, headers: HeaderMap, Json(body): Json<Val
     .into_response()
 }
 
-fn serve() -> (SocketAddr, Seen) {
+/// The fake vendor at `/v1/chat/completions` and an OTLP/HTTP collector at `/v1/traces`.
+fn serve() -> (SocketAddr, Seen, Traces) {
     let seen: Seen = Arc::default();
+    let received: Traces = Arc::default();
     let app = axum::Router::new()
         .route("/v1/chat/completions", post(chat))
-        .with_state(seen.clone());
-    (common::serve_http(app), seen)
+        .with_state(seen.clone())
+        .merge(
+            axum::Router::new()
+                .route("/v1/traces", post(traces))
+                .with_state(received.clone()),
+        );
+    (common::serve_http(app), seen, received)
 }
 
 fn aine(dir: &Path, args: &[&str]) -> Output {
@@ -79,6 +95,10 @@ fn aine(dir: &Path, args: &[&str]) -> Output {
         .env("AINE_CANARY_KEY", KEY)
         .env_remove("AINE_USER")
         .env_remove("AINE_DB")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        .env_remove("OTEL_EXPORTER_OTLP_COMPRESSION")
+        .env_remove("OTEL_SDK_DISABLED")
         .stdin(Stdio::null())
         .output()
         .unwrap()
@@ -106,7 +126,7 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 
 #[test]
 fn api_keys_and_secret_patterns_reach_no_output() {
-    let (addr, seen) = serve();
+    let (addr, seen, received) = serve();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let config = format!(
@@ -119,6 +139,10 @@ approver = ["pat"]
 
 [secrets]
 patterns = ["INTERNAL-[0-9]{{6}}"]
+
+[telemetry]
+otlp_endpoint = "http://{addr}"
+capture_content = true
 
 [models."canary/a"]
 provider = "openai_compatible"
@@ -247,6 +271,19 @@ steps:
         all.iter().any(|(p, _)| p.ends_with("aine.db")),
         "the database is there"
     );
+    // The CLI flushes spans before it exits: the prompt and the answer are on them, redacted.
+    let received = received.lock().unwrap().concat();
+    assert!(
+        contains(&received, "Summarize: see [REDACTED:pattern-1]"),
+        "the prompt was exported"
+    );
+    assert!(
+        contains(&received, "for ticket [REDACTED:pattern-1]"),
+        "the answer was exported"
+    );
+    for canary in [KEY, TICKET] {
+        assert!(!contains(&received, canary), "a span holds {canary}");
+    }
     for (path, bytes) in &all {
         for canary in [KEY, TICKET] {
             assert!(

@@ -22,7 +22,7 @@
 //!
 //! [telemetry]                      # see aine-telemetry; OTEL_* variables override
 //! otlp_endpoint = "http://localhost:4318"   # OTLP/HTTP base URL; spans go to /v1/traces
-//! capture_content = false          # true: answers are recorded on spans (may hold personal data)
+//! capture_content = false          # true: prompts and answers are recorded on spans (may hold personal data)
 //! ```
 
 use std::collections::BTreeMap;
@@ -134,8 +134,9 @@ pub struct Telemetry {
     /// `OTEL_EXPORTER_OTLP_ENDPOINT` / `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` take precedence.
     #[serde(default)]
     pub otlp_endpoint: Option<String>,
-    /// Record model answers on spans (`gen_ai.output.messages`). Off by default: answers may
-    /// hold what stakeholders said.
+    /// Record prompts and model answers on spans (`gen_ai.input.messages`,
+    /// `gen_ai.output.messages`), secrets redacted. Off by default: both may hold what
+    /// stakeholders said.
     #[serde(default)]
     pub capture_content: bool,
 }

@@ -412,6 +412,7 @@ impl ModelRun<'_> {
                 } else {
                     // Every earlier call is durable before this one is paid for.
                     journal.flush().await?;
+                    journal.announce_request(self.step, call_no, request);
                     let started = std::time::Instant::now();
                     let answer = model.complete(request).await;
                     let latency_ms =
@@ -437,6 +438,7 @@ impl ModelRun<'_> {
                                 provider,
                                 CallResult::Answered {
                                     text: response.text,
+                                    response_model: response.response_model,
                                     finish_reason: response.finish_reason,
                                     verdict: verdict_name.to_owned(),
                                     detail,

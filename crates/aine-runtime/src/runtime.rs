@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use aine_engine::{Action, Plan, PlanStep, PlanStepKind, RunState};
+use aine_models::{ChatRequest, Message};
 use aine_store::{GateStatus, NewRun, Store};
 use aine_types::{
     Decision, Event, GateId, JournalEntry, Outcome, PersonId, RunId, RunStatus, StepId,
@@ -33,6 +34,16 @@ pub trait Observer: Send + Sync {
     /// Called once per [`Runtime::drive`], before any action; a resumed run gets it too, so an
     /// observer learns what earlier processes journaled (e.g. spend so far).
     fn on_drive(&self, _run: &RunId, _workflow: &Workflow, _state: &RunState) {}
+    /// Whether this observer wants the prompts of model calls ([`Observer::on_model_request`]),
+    /// e.g. telemetry with content capture on. Off by default: prompts are redacted for the
+    /// observer first, which costs time on the run's path.
+    fn wants_prompts(&self) -> bool {
+        false
+    }
+    /// The `call`-th model call of `step` (numbered as its `ModelCalled` event will be) is
+    /// about to be sent with `messages`, secrets already redacted. Only called when
+    /// [`Observer::wants_prompts`] is true; a call replayed from the journal is not announced.
+    fn on_model_request(&self, _run: &RunId, _step: &StepId, _call: u32, _messages: &[Message]) {}
 }
 
 /// Tells two observers everything, `.0` first (e.g. the progress bar and telemetry).
@@ -57,6 +68,16 @@ impl Observer for Tee<'_> {
     fn on_drive(&self, run: &RunId, workflow: &Workflow, state: &RunState) {
         self.0.on_drive(run, workflow, state);
         self.1.on_drive(run, workflow, state);
+    }
+    fn wants_prompts(&self) -> bool {
+        self.0.wants_prompts() || self.1.wants_prompts()
+    }
+    fn on_model_request(&self, run: &RunId, step: &StepId, call: u32, messages: &[Message]) {
+        for observer in [self.0, self.1] {
+            if observer.wants_prompts() {
+                observer.on_model_request(run, step, call, messages);
+            }
+        }
     }
 }
 
@@ -881,6 +902,24 @@ impl Journal<'_> {
         ));
         self.pending.push(event);
         Ok(())
+    }
+
+    /// Tells the observer, if it wants prompts, that `request` is about to be sent as the
+    /// `call`-th model call of `step`; secrets are redacted from the messages first.
+    pub(crate) fn announce_request(&self, step: &StepId, call: u32, request: &ChatRequest) {
+        if !self.observer.wants_prompts() {
+            return;
+        }
+        let messages: Vec<Message> = request
+            .messages
+            .iter()
+            .map(|m| Message {
+                role: m.role,
+                content: self.redactor.redact_str(&m.content),
+            })
+            .collect();
+        self.observer
+            .on_model_request(&self.run, step, call, &messages);
     }
 
     /// Journals the queued events in one append (one transaction) and tells the observer.

@@ -368,6 +368,7 @@ async fn a_journaled_answer_is_never_requested_again_after_a_crash() {
             reason: "first model of the route".into(),
             result: CallResult::Answered {
                 text: r#"{"title": "paid for already"}"#.into(),
+                response_model: None,
                 finish_reason: None,
                 verdict: "ok".into(),
                 detail: None,
@@ -714,6 +715,7 @@ async fn a_replayed_answer_is_judged_by_the_check_again() {
             reason: "first model of the route".into(),
             result: CallResult::Answered {
                 text: r#"{"title": "Copied"}"#.into(),
+                response_model: None,
                 finish_reason: None,
                 verdict: "violation".into(),
                 detail: Some(

@@ -182,6 +182,7 @@ fn journal() -> (RunId, Vec<JournalEntry>) {
             reason: "first model of the route".into(),
             result: CallResult::Answered {
                 text: r#"{"title": "Quarterly plan"}"#.into(),
+                response_model: Some("fake-instant-2026-01".into()),
                 finish_reason: Some("stop".into()),
                 verdict: "ok".into(),
                 detail: None,

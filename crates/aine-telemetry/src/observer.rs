@@ -5,8 +5,9 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use aine_engine::RunState;
+use aine_models::Message;
 use aine_runtime::Observer;
-use aine_types::{Event, JournalEntry, RunId};
+use aine_types::{Event, JournalEntry, RunId, StepId};
 use aine_workflow::Workflow;
 
 use crate::export::{ExportStats, Exporter};
@@ -24,7 +25,8 @@ pub struct TelemetryObserver {
 }
 
 impl TelemetryObserver {
-    /// Spans go to `exporter`; `capture_content` records model answers on spans.
+    /// Spans go to `exporter`; `capture_content` records prompts and answers on model call
+    /// spans (`gen_ai.input.messages`, `gen_ai.output.messages`).
     pub fn new(exporter: Exporter, capture_content: bool) -> Self {
         Self {
             runs: Mutex::new(HashMap::new()),
@@ -55,6 +57,14 @@ impl TelemetryObserver {
 impl Observer for TelemetryObserver {
     fn on_drive(&self, run: &RunId, workflow: &Workflow, state: &RunState) {
         self.with_run(run, |trace| trace.learn(workflow, state));
+    }
+
+    fn wants_prompts(&self) -> bool {
+        self.capture_content
+    }
+
+    fn on_model_request(&self, run: &RunId, step: &StepId, call: u32, messages: &[Message]) {
+        self.with_run(run, |trace| trace.on_request(step, call, messages));
     }
 
     fn on_journaled(&self, run: &RunId, entry: &JournalEntry) {

@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 use aine_engine::RunState;
+use aine_models::Message;
 use aine_types::{CallResult, Event, JournalEntry, Outcome, RunId, RunStatus, Spend, StepId};
 use aine_workflow::{Budget, StepKind, Workflow};
 use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceState};
@@ -77,10 +78,13 @@ pub struct RunTrace {
     attempts: HashMap<StepId, u32>,
     /// The last call of each step: model and verdict (to tell escalations).
     last_call: HashMap<StepId, (String, String)>,
+    /// With content capture: the prompt of each announced call (step, call number) as
+    /// `gen_ai.input.messages` JSON, until its `ModelCalled` entry takes it.
+    prompts: HashMap<(StepId, u32), String>,
 }
 
 impl RunTrace {
-    /// A trace of `run` knowing nothing yet; `capture_content` records answers on spans.
+    /// A trace of `run` knowing nothing yet; `capture_content` records prompts (see [`RunTrace::on_request`]) and answers on spans.
     pub fn new(run: RunId, capture_content: bool) -> Self {
         Self {
             run,
@@ -91,7 +95,29 @@ impl RunTrace {
             step_spend: HashMap::new(),
             attempts: HashMap::new(),
             last_call: HashMap::new(),
+            prompts: HashMap::new(),
         }
+    }
+
+    /// With content capture on, keeps `messages` (the prompt of the `call`-th call of `step`)
+    /// for that call's span, as `gen_ai.input.messages`; without it, does nothing.
+    pub fn on_request(&mut self, step: &StepId, call: u32, messages: &[Message]) {
+        if !self.capture_content {
+            return;
+        }
+        let messages: Vec<serde_json::Value> = messages
+            .iter()
+            .map(|m| {
+                serde_json::json!({
+                    "role": m.role,
+                    "parts": [{ "type": "text", "content": m.content }],
+                })
+            })
+            .collect();
+        self.prompts.insert(
+            (step.clone(), call),
+            serde_json::Value::Array(messages).to_string(),
+        );
     }
 
     /// Learns the run's workflow (name, budgets, output limits) and what `state` (the fold of
@@ -309,6 +335,9 @@ impl RunTrace {
             KeyValue::new("aine.call.reason", reason.to_owned()),
             KeyValue::new("aine.outcome", verdict(result).to_owned()),
         ];
+        if let Some(prompt) = self.prompts.remove(&(step.clone(), call)) {
+            a.push(KeyValue::new("gen_ai.input.messages", prompt));
+        }
         if let Some(max) = self.limits.max_tokens.get(step) {
             a.push(KeyValue::new("gen_ai.request.max_tokens", tokens(*max)));
         }
@@ -322,11 +351,14 @@ impl RunTrace {
         let status = match result {
             CallResult::Answered {
                 text,
+                response_model,
                 finish_reason,
                 detail,
                 ..
             } => {
-                a.push(KeyValue::new("gen_ai.response.model", model.to_owned()));
+                if let Some(answered_by) = response_model {
+                    a.push(KeyValue::new("gen_ai.response.model", answered_by.clone()));
+                }
                 if let Some(finish) = finish_reason {
                     a.push(KeyValue::new(
                         "gen_ai.response.finish_reasons",

@@ -177,7 +177,17 @@ async fn a_run_with_an_escalation_is_one_trace_across_two_processes() {
         assert_eq!(string(span, "gen_ai.operation.name"), "chat");
         assert_eq!(string(span, "gen_ai.provider.name"), "scripted");
         assert_eq!(string(span, "gen_ai.request.model"), model);
-        assert_eq!(string(span, "gen_ai.response.model"), model);
+        // The model the provider says answered, not the route's name for it.
+        assert_eq!(
+            string(span, "gen_ai.response.model"),
+            format!("{model}-2026-06")
+        );
+        // Content capture is on: the prompt is there, system instructions first.
+        let prompt: serde_json::Value =
+            serde_json::from_str(&string(span, "gen_ai.input.messages")).unwrap();
+        assert_eq!(prompt[0]["role"], "system");
+        assert_eq!(prompt[1]["role"], "user");
+        assert_eq!(prompt[1]["parts"][0]["content"], "Give a title.");
         assert_eq!(int(span, "gen_ai.request.max_tokens"), 50);
         assert_eq!(int(span, "gen_ai.usage.input_tokens"), 100);
         assert_eq!(int(span, "gen_ai.usage.output_tokens"), 20);

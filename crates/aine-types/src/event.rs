@@ -94,6 +94,10 @@ pub enum CallResult {
     /// step's contract: `ok`, `unsure` or `violation` (with `detail`).
     Answered {
         text: String,
+        /// The model id the provider says answered (`gen_ai.response.model`), which may differ
+        /// from the route name (an alias, a dated snapshot); `None` when it did not say.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        response_model: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         finish_reason: Option<String>,
         verdict: String,

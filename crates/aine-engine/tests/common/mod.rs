@@ -78,6 +78,7 @@ pub fn called(id: &str, call: u32, cents: i64) -> Event {
         reason: "route[0]".into(),
         result: aine_types::CallResult::Answered {
             text: "{}".into(),
+            response_model: None,
             finish_reason: None,
             verdict: "ok".into(),
             detail: None,

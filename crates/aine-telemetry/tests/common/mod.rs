@@ -51,7 +51,7 @@ impl ChatModel for ScriptedModel {
                     output_tokens: 20,
                     cached_input_tokens: 0,
                 },
-                response_model: None,
+                response_model: Some(format!("{}-2026-06", self.name)),
                 finish_reason: Some("stop".into()),
             }),
             None => Err(ModelError::Server {
