@@ -187,7 +187,8 @@ async fn run(cli: &Cli, workflow: &Path, inputs: &[String], format: Format) -> R
     let path = resolve(&cli.project, workflow);
     let loaded = rt.load_workflow(&path)?;
     let inputs = aine_runtime::parse_inputs(&loaded, inputs, &cli.project)?;
-    let started = rt.start(&path, inputs).await?;
+    // Created in the store by the drive's first commit, with its first step's start.
+    let started = rt.prepare(&path, inputs)?;
     let run = started.id();
     if !format.json {
         eprintln!(

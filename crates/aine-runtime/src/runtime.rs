@@ -148,11 +148,23 @@ fn api_key_values(config: &Config) -> Vec<String> {
 /// Parsed workflows by (path, source).
 type WorkflowCache = HashMap<(String, String), Arc<Workflow>>;
 
-/// A run just created by [`Runtime::start`], ready for [`Runtime::drive_started`].
+/// A run created by [`Runtime::start`] (or prepared by [`Runtime::prepare`]), ready for
+/// [`Runtime::drive_started`].
 #[derive(Debug)]
 pub struct Started {
     run: RunId,
     loaded: Loaded,
+    /// Set while the run is not in the store yet ([`Runtime::prepare`]).
+    unsaved: Option<Unsaved>,
+}
+
+/// What creating a prepared run writes: its row, its `RunStarted` event (redacted, already
+/// folded into the state) and that event's audit entries.
+#[derive(Debug)]
+struct Unsaved {
+    new_run: NewRun,
+    event: Event,
+    audit: Vec<aine_store::AuditEntry>,
 }
 
 impl Started {
@@ -230,9 +242,31 @@ impl Runtime {
     }
 
     /// Creates a run of the workflow at `path` with `inputs` (a JSON object) and journals its
-    /// start. Nothing is executed yet: call [`Runtime::drive_started`] (or [`Runtime::drive`]
-    /// with [`Started::id`], which reads the run back from the store first).
+    /// start: once this returns, the run is in the store (e.g. for an HTTP API that answers
+    /// with its id and drives it elsewhere). Nothing is executed yet: call
+    /// [`Runtime::drive_started`] (or [`Runtime::drive`] with [`Started::id`], which reads the
+    /// run back from the store first).
     pub async fn start(&self, path: &Path, inputs: Value) -> Result<Started> {
+        let mut started = self.prepare(path, inputs)?;
+        if let Some(unsaved) = started.unsaved.take() {
+            self.store
+                .create_run_audited(
+                    &unsaved.new_run,
+                    &[unsaved.event],
+                    &unsaved.audit,
+                    self.clock.now_ms(),
+                )
+                .await?;
+            started.loaded.next_seq = 2;
+        }
+        Ok(started)
+    }
+
+    /// Validates `inputs` against the workflow at `path` and prepares a run of it without
+    /// writing anything: [`Runtime::drive_started`] creates the run in the store with the
+    /// first events it journals (one commit fewer than [`Runtime::start`] then driving; a
+    /// process that dies before that commit leaves no run behind, as nothing was done).
+    pub fn prepare(&self, path: &Path, inputs: Value) -> Result<Started> {
         let path = std::fs::canonicalize(path).map_err(|source| Error::Io {
             path: path.to_path_buf(),
             source,
@@ -259,30 +293,32 @@ impl Runtime {
             workflow_source: source,
         };
         let audit = crate::audit::entries(&started, 0, &workflow);
-        let journaled = self
-            .store
-            .create_run_audited(&new_run, &[started], &audit, now)
-            .await?;
-        let state = RunState::fold(plan(&workflow), journaled.iter().map(|e| &e.event))
+        let state = RunState::fold(plan(&workflow), [&started])
             .map_err(|e| Error::Engine { run, source: e })?;
         Ok(Started {
             run,
             loaded: Loaded {
                 workflow,
                 state,
-                next_seq: 2,
+                next_seq: 1,
             },
+            unsaved: Some(Unsaved {
+                new_run,
+                event: started,
+                audit,
+            }),
         })
     }
 
-    /// Drives a run just created by [`Runtime::start`], as [`Runtime::drive`] does, without
-    /// reading back from the store what `start` has just written.
+    /// Drives a run just created by [`Runtime::start`] (or prepared by [`Runtime::prepare`]:
+    /// its first commit creates it), as [`Runtime::drive`] does, without reading back from the
+    /// store what `start` has just written.
     pub async fn drive_started(
         &self,
         started: Started,
         observer: &dyn Observer,
     ) -> Result<RunSummary> {
-        self.drive_loaded(&started.run, started.loaded, observer)
+        self.drive_loaded(&started.run, started.loaded, started.unsaved, observer)
             .await
     }
 
@@ -309,13 +345,14 @@ impl Runtime {
     /// Drives `run` until it finishes or waits at a gate.
     pub async fn drive(&self, run: &RunId, observer: &dyn Observer) -> Result<RunSummary> {
         let loaded = self.load(run).await?;
-        self.drive_loaded(run, loaded, observer).await
+        self.drive_loaded(run, loaded, None, observer).await
     }
 
     async fn drive_loaded(
         &self,
         run: &RunId,
         loaded: Loaded,
+        unsaved: Option<Unsaved>,
         observer: &dyn Observer,
     ) -> Result<RunSummary> {
         let Loaded {
@@ -325,6 +362,9 @@ impl Runtime {
         } = loaded;
         observer.on_drive(run, &workflow, &state);
         let mut journal = self.journal(*run, &workflow, observer, &mut next_seq);
+        if let Some(unsaved) = unsaved {
+            journal.create(unsaved);
+        }
         while let Some(action) = state.next_actions().into_iter().next() {
             if matches!(action, Action::AwaitDecision { .. }) {
                 break;
@@ -804,6 +844,7 @@ impl Runtime {
             next_seq,
             pending: Vec::new(),
             pending_audit: Vec::new(),
+            create: None,
         }
     }
 
@@ -877,9 +918,24 @@ pub(crate) struct Journal<'a> {
     pending: Vec<Event>,
     /// The audit entries of `pending`, `event_index` into it.
     pending_audit: Vec<aine_store::AuditEntry>,
+    /// The run's row, while the run is not in the store yet: the next flush creates it.
+    create: Option<NewRun>,
 }
 
 impl Journal<'_> {
+    /// Queues a prepared run's creation (its row and `RunStarted`, already folded into the
+    /// state) ahead of everything else: the next flush writes them with what follows.
+    fn create(&mut self, unsaved: Unsaved) {
+        let offset = self.pending.len();
+        self.pending_audit
+            .extend(unsaved.audit.into_iter().map(|mut entry| {
+                entry.event_index = entry.event_index.map(|i| i + offset);
+                entry
+            }));
+        self.pending.push(unsaved.event);
+        self.create = Some(unsaved.new_run);
+    }
+
     /// Folds `event` (redacted first) into `state` and queues it for the journal.
     ///
     /// Queued events are journaled together by [`Journal::flush`], in one append. Invariant:
@@ -927,16 +983,26 @@ impl Journal<'_> {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let entries = self
-            .store
-            .append_audited(
-                &self.run,
-                *self.next_seq,
-                &self.pending,
-                &self.pending_audit,
-                self.clock.now_ms(),
-            )
-            .await?;
+        let now = self.clock.now_ms();
+        let entries = match &self.create {
+            Some(new_run) => {
+                self.store
+                    .create_run_audited(new_run, &self.pending, &self.pending_audit, now)
+                    .await?
+            }
+            None => {
+                self.store
+                    .append_audited(
+                        &self.run,
+                        *self.next_seq,
+                        &self.pending,
+                        &self.pending_audit,
+                        now,
+                    )
+                    .await?
+            }
+        };
+        self.create = None;
         self.pending.clear();
         self.pending_audit.clear();
         *self.next_seq += entries.len() as u64;

@@ -340,3 +340,52 @@ async fn autonomy_decides_whether_a_gate_opens_and_how_it_may_be_decided() {
     assert_eq!(auto.payload["policy"], "auto");
     assert_eq!(rt.store().verify_audit().await.unwrap().broken, None);
 }
+
+/// A clock that moves 1 ms each time it is read: entries journaled by one commit share their
+/// time, entries of different commits do not.
+#[derive(Debug, Default)]
+struct Ticking(std::sync::atomic::AtomicI64);
+
+impl aine_runtime::Clock for Ticking {
+    fn now_ms(&self) -> i64 {
+        1_800_000_000_000 + self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+#[tokio::test]
+async fn a_prepared_run_is_created_by_its_first_commit_with_its_first_step() {
+    let (dir, rt) = setup(GATED).await;
+    let rt = Runtime::new(
+        rt.store().clone(),
+        Arc::new(aine_runtime::core_registry().unwrap()),
+        Arc::new(rt.config().clone()),
+        Arc::new(Ticking::default()),
+    );
+    let path = dir.path().join("wf.workflow.yaml");
+    let prepared = rt.prepare(&path, json!({"who": "skip"})).unwrap();
+    let run = prepared.id();
+    assert!(rt.store().run(&run).await.is_err(), "nothing written yet");
+    let summary = rt.drive_started(prepared, &Quiet).await.unwrap();
+    assert_eq!(summary.status, RunStatus::Succeeded);
+    let journal = rt.store().journal(&run).await.unwrap();
+    assert!(matches!(journal[0].event, Event::RunStarted { .. }));
+    assert!(matches!(journal[1].event, Event::StepStarted { .. }));
+    assert_eq!(journal[0].seq, 1);
+    assert_eq!(journal[0].at_ms, journal[1].at_ms, "one commit");
+    assert!(journal[2].at_ms > journal[1].at_ms, "the step ran after it");
+    // The audit chain covers the run's start like any other event.
+    let audit = rt.store().verify_audit().await.unwrap();
+    assert!(audit.broken.is_none(), "{audit:?}");
+    assert!(audit.entries >= 1);
+
+    // `start` writes the run before returning: its start is a commit of its own.
+    let started = rt.start(&path, json!({"who": "skip"})).await.unwrap();
+    let run = started.id();
+    assert!(rt.store().run(&run).await.is_ok());
+    rt.drive_started(started, &Quiet).await.unwrap();
+    let journal = rt.store().journal(&run).await.unwrap();
+    assert!(journal[1].at_ms > journal[0].at_ms);
+    // A bad input is refused before anything is written.
+    let err = rt.prepare(&path, json!({"who": 3})).unwrap_err();
+    assert!(matches!(err, Error::Inputs(_)), "{err}");
+}

@@ -5,7 +5,8 @@
 //!
 //!
 //! `cargo xtask bench model-overhead` measures the runtime's overhead per model step against a
-//! mock upstream on 127.0.0.1 at 1, 100 and 1,000 concurrent runs (see `model_overhead`).
+//! mock upstream on 127.0.0.1 at 1, 100 and 1,000 concurrent runs, or the levels given with
+//! `--levels 1,10` (see `model_overhead`).
 //!
 //! Journal append throughput is measured by `cargo bench -p aine-store --bench append`.
 //!
@@ -37,7 +38,7 @@ fn main() -> Result<()> {
             .worker_threads(2)
             .enable_all()
             .build()?
-            .block_on(model_overhead::bench(quick)),
+            .block_on(model_overhead::bench(quick, levels(&args)?.as_deref())),
         (Some("bench"), _) => bench(quick),
         (Some("eval"), Some("draft")) => tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -45,9 +46,29 @@ fn main() -> Result<()> {
             .build()?
             .block_on(eval_draft::run(&args[2..])),
         _ => bail!(
-            "usage: cargo xtask bench [model-overhead] [--quick] | cargo xtask eval draft [--chunks N] [--prompt FILE]"
+            "usage: cargo xtask bench [model-overhead [--levels 1,100,1000]] [--quick] | cargo xtask eval draft [--chunks N] [--prompt FILE]"
         ),
     }
+}
+
+/// `--levels 1,100`: the concurrency levels of `bench model-overhead`, if given.
+fn levels(args: &[String]) -> Result<Option<Vec<usize>>> {
+    let Some(i) = args.iter().position(|a| a == "--levels") else {
+        return Ok(None);
+    };
+    let list = args
+        .get(i + 1)
+        .context("--levels needs a list such as 1,100,1000")?;
+    list.split(',')
+        .map(|n| {
+            n.trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .with_context(|| format!("--levels: `{n}` is not a positive number"))
+        })
+        .collect::<Result<Vec<_>>>()
+        .map(Some)
 }
 
 fn bench(quick: bool) -> Result<()> {

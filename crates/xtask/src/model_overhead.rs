@@ -4,10 +4,10 @@
 //! number of runs (or direct calls) are in flight at once; per-run latency percentiles of both
 //! are printed, and the overhead is their difference at p50 and p99.
 //!
-//! What "runtime" includes: `Runtime::start` (journal the run's start) and
-//! `Runtime::drive_started` (step started journaled, prompt rendered, worst-case budget check, the
-//! call, contract validation; model call, step finished and run finished journaled together):
-//! three journal commits per run.
+//! What "runtime" includes, as `aine run` does it: `Runtime::prepare` (read and validate the
+//! workflow and inputs) and `Runtime::drive_started` (the run created with its step's start in
+//! one commit, prompt rendered, worst-case budget check, the call, contract validation; model
+//! call, step finished and run finished journaled together): two journal commits per run.
 //!
 //! Tracing overhead (issue 7's bar): the `normal` rows are measured without and with
 //! aine-telemetry exporting every span over OTLP/HTTP, in alternating rounds on the same store
@@ -179,7 +179,7 @@ async fn runs(
             let observer = observer.clone();
             tokio::spawn(async move {
                 let start = Instant::now();
-                let started = rt.start(&path, json!({})).await?;
+                let started = rt.prepare(&path, json!({}))?;
                 let run = started.id();
                 let summary = rt.drive_started(started, observer.as_ref()).await?;
                 anyhow::Ok((start.elapsed(), summary.status, run))
@@ -239,8 +239,12 @@ pub async fn measure(
 type Named = Vec<(&'static str, Arc<dyn Observer>)>;
 
 /// Prints the table of `cargo xtask bench model-overhead`.
-pub async fn bench(quick: bool) -> Result<()> {
-    let levels: &[usize] = if quick { &[1, 10] } else { &[1, 100, 1000] };
+pub async fn bench(quick: bool, levels: Option<&[usize]>) -> Result<()> {
+    let levels: &[usize] = match levels {
+        Some(levels) => levels,
+        None if quick => &[1, 10],
+        None => &[1, 100, 1000],
+    };
     let samples = if quick { 50 } else { 1000 };
     println!(
         "{:<12} {:>5} {:>11} {:>11} {:>11} {:>11} {:>12} {:>12} {:>13}",
