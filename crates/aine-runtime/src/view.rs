@@ -119,6 +119,13 @@ pub fn run_view(record: &RunRecord, workflow: &Workflow, journal: &[JournalEntry
     let mut opened_at: HashMap<GateId, i64> = HashMap::new();
     let mut inputs = Value::Null;
     let mut why_finished = None;
+    // The status as of the journal read, not the runs row read before it: a run that finished
+    // in between must not show `running` with its `run_finished` already listed.
+    let mut status = if journal.is_empty() {
+        record.status
+    } else {
+        RunStatus::Running
+    };
     for entry in journal {
         let step_of = |id: &StepId| index.get(id).copied();
         match &entry.event {
@@ -191,6 +198,7 @@ pub fn run_view(record: &RunRecord, workflow: &Workflow, journal: &[JournalEntry
                 }
             }
             Event::GateOpened { step, gate, owner } => {
+                status = RunStatus::Waiting;
                 opened_at.insert(*gate, entry.at_ms);
                 if let Some(s) = step_of(step).and_then(|i| steps.get_mut(i)) {
                     s.state = "waiting".to_owned();
@@ -216,6 +224,7 @@ pub fn run_view(record: &RunRecord, workflow: &Workflow, journal: &[JournalEntry
                 by,
                 reason,
             } => {
+                status = RunStatus::Running;
                 if let Some(s) = step_of(step).and_then(|i| steps.get_mut(i)) {
                     s.state = match decision {
                         aine_types::Decision::Approve => "approved",
@@ -234,14 +243,17 @@ pub fn run_view(record: &RunRecord, workflow: &Workflow, journal: &[JournalEntry
                     }
                 }
             }
-            Event::RunFinished { why, .. } => why_finished = Some(why.clone()),
+            Event::RunFinished { status: ended, why } => {
+                status = *ended;
+                why_finished = Some(why.clone());
+            }
         }
     }
     RunView {
         run: record.id,
         workflow: record.workflow.clone(),
         workflow_path: record.workflow_path.clone(),
-        status: record.status,
+        status,
         why: why_finished,
         created_at_ms: record.created_at_ms,
         updated_at_ms: record.updated_at_ms,

@@ -389,3 +389,33 @@ async fn a_prepared_run_is_created_by_its_first_commit_with_its_first_step() {
     let err = rt.prepare(&path, json!({"who": 3})).unwrap_err();
     assert!(matches!(err, Error::Inputs(_)), "{err}");
 }
+
+#[tokio::test]
+async fn a_view_takes_its_status_from_the_journal_it_lists() {
+    let (dir, rt) = setup(GATED).await;
+    let path = dir.path().join("wf.workflow.yaml");
+    let run = rt.start(&path, json!({"who": "ann"})).await.unwrap().id();
+    rt.drive(&run, &Quiet).await.unwrap();
+    // The runs row as read just before the journal, by a reader racing the writer: the run
+    // was waiting then, and the gate was decided and the run finished before the journal read.
+    let mut record = rt.store().run(&run).await.unwrap();
+    assert_eq!(record.status, RunStatus::Waiting);
+    let gate = record.waiting_gate.unwrap();
+    rt.decide(&gate, &person("alice"), Decision::Approve, "ok")
+        .await
+        .unwrap();
+    rt.drive(&run, &Quiet).await.unwrap();
+    let journal = rt.store().journal(&run).await.unwrap();
+    let workflow = rt.load_workflow(&path).unwrap();
+    let view = aine_runtime::run_view(&record, &workflow, &journal);
+    assert_eq!(view.status, RunStatus::Succeeded);
+    assert!(view.why.is_some());
+    // Waiting, as the journal says, whatever the row says.
+    record.status = RunStatus::Running;
+    let view = aine_runtime::run_view(&record, &workflow, &journal[..journal.len() - 4]);
+    assert!(matches!(
+        journal[journal.len() - 5].event,
+        Event::GateOpened { .. }
+    ));
+    assert_eq!(view.status, RunStatus::Waiting);
+}
