@@ -22,6 +22,7 @@
 //!
 //! [telemetry]                      # see aine-telemetry; OTEL_* variables override
 //! otlp_endpoint = "http://localhost:4318"   # OTLP/HTTP base URL; spans go to /v1/traces
+//! protocol = "http/protobuf"               # or "grpc" (then e.g. http://localhost:4317)
 //! capture_content = false          # true: prompts and answers are recorded on spans (may hold personal data)
 //! ```
 
@@ -127,6 +128,17 @@ struct RawConfig {
 }
 
 /// `[telemetry]`: where OpenTelemetry traces go (read by `aine-telemetry`).
+/// The OTLP transport (<https://opentelemetry.io/docs/specs/otel/protocol/exporter/>).
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+pub enum OtlpProtocol {
+    /// Protobuf over HTTP/1.1, posted to `{endpoint}/v1/traces`.
+    #[serde(rename = "http/protobuf")]
+    HttpProtobuf,
+    /// gRPC (HTTP/2) to `{endpoint}`.
+    #[serde(rename = "grpc")]
+    Grpc,
+}
+
 #[derive(Debug, Clone, Deserialize, Default, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Telemetry {
@@ -134,6 +146,11 @@ pub struct Telemetry {
     /// `OTEL_EXPORTER_OTLP_ENDPOINT` / `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` take precedence.
     #[serde(default)]
     pub otlp_endpoint: Option<String>,
+    /// `http/protobuf` (the default; port 4318) or `grpc` (port 4317), as the standard
+    /// `OTEL_EXPORTER_OTLP_PROTOCOL` names them; `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` and
+    /// `OTEL_EXPORTER_OTLP_PROTOCOL` take precedence.
+    #[serde(default)]
+    pub protocol: Option<OtlpProtocol>,
     /// Record prompts and model answers on spans (`gen_ai.input.messages`,
     /// `gen_ai.output.messages`), secrets redacted. Off by default: both may hold what
     /// stakeholders said.

@@ -1,7 +1,8 @@
 //! Getting spans out of the process without ever holding up a run.
 //!
 //! Spans go through the SDK's [`BatchSpanProcessor`] (its own thread, batching, the
-//! `OTEL_BSP_*` variables) to the OTLP/HTTP exporter (`OTEL_EXPORTER_OTLP_*` variables). In
+//! `OTEL_BSP_*` variables) to the OTLP exporter, HTTP/protobuf or gRPC (`OTEL_EXPORTER_OTLP_*`
+//! variables). In
 //! front of it sits a bounded gate: a span is only handed over while fewer than
 //! `max_queue_size` spans are queued or being exported; otherwise it is dropped and counted.
 //! The SDK's processor drops on a full queue too, but keeps its count private; with the gate it
@@ -66,19 +67,46 @@ impl Exporter {
     /// Errors: the endpoint is not a URL, or the HTTP client cannot be built.
     pub fn otlp(endpoint: Option<&str>) -> Result<Self, Error> {
         let mut builder = opentelemetry_otlp::SpanExporter::builder().with_http();
-        let from_env = [
-            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-            "OTEL_EXPORTER_OTLP_ENDPOINT",
-        ]
-        .iter()
-        .any(|v| std::env::var(v).is_ok_and(|s| !s.is_empty()));
-        if let (false, Some(base)) = (from_env, endpoint) {
+        if let (false, Some(base)) = (endpoint_from_env(), endpoint) {
             builder = builder.with_endpoint(format!("{}/v1/traces", base.trim_end_matches('/')));
         }
         let exporter = builder
             .build()
             .map_err(|e| Error::Exporter(e.to_string()))?;
         Ok(Self::new(exporter, resource()))
+    }
+
+    /// An OTLP/gRPC exporter to `endpoint` (`http://host:4317`); `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`
+    /// and `OTEL_EXPORTER_OTLP_ENDPOINT` win over it, and the other `OTEL_EXPORTER_OTLP_*`
+    /// variables apply as for [`Exporter::otlp`]. The gRPC client (tonic) needs a Tokio runtime,
+    /// which the SDK's export thread does not have: the exporter gets one of its own, with one
+    /// worker thread.
+    ///
+    /// Errors: the endpoint is not a URL, or the runtime or the client cannot be built.
+    pub fn otlp_grpc(endpoint: Option<&str>) -> Result<Self, Error> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("aine-otlp-grpc")
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Exporter(format!("cannot start the gRPC client's runtime: {e}")))?;
+        let mut builder = opentelemetry_otlp::SpanExporter::builder().with_tonic();
+        if let (false, Some(base)) = (endpoint_from_env(), endpoint) {
+            builder = builder.with_endpoint(base.trim_end_matches('/'));
+        }
+        let exporter = {
+            let _context = runtime.enter();
+            builder
+                .build()
+                .map_err(|e| Error::Exporter(e.to_string()))?
+        };
+        Ok(Self::new(
+            OnRuntime {
+                inner: exporter,
+                runtime,
+            },
+            resource(),
+        ))
     }
 
     /// A pipeline to any exporter, holding at most `OTEL_BSP_MAX_QUEUE_SIZE` (default 2048)
@@ -147,6 +175,44 @@ impl Exporter {
                 .dropped
                 .fetch_add(u64::try_from(lost).unwrap_or(u64::MAX), Ordering::Relaxed);
         }
+    }
+}
+
+/// Whether the standard variables name the endpoint (they win over `aine.toml`).
+fn endpoint_from_env() -> bool {
+    [
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+    ]
+    .iter()
+    .any(|v| std::env::var(v).is_ok_and(|s| !s.is_empty()))
+}
+
+/// An exporter whose futures need a Tokio runtime (tonic's), run to completion on `runtime`
+/// from the SDK's export thread, which has none.
+#[derive(Debug)]
+struct OnRuntime<E> {
+    inner: E,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl<E: SpanExporter> SpanExporter for OnRuntime<E> {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        self.runtime.block_on(self.inner.export(batch))
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        let _context = self.runtime.enter();
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        let _context = self.runtime.enter();
+        self.inner.force_flush()
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
     }
 }
 

@@ -390,3 +390,53 @@ fn spans_of_a_whole_journal_match_the_observed_ones() {
         opentelemetry::trace::Status::Error { .. }
     ));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_trace_reaches_a_grpc_collector() {
+    let (endpoint, received) = common::grpc_collector().await;
+    let (dir, rt) = setup(WORKFLOW).await;
+    let obs = Arc::new(TelemetryObserver::new(
+        Exporter::otlp_grpc(Some(&endpoint)).unwrap(),
+        false,
+    ));
+    let run = run_in_two_processes(&dir, &rt, obs.as_ref(), obs.as_ref()).await;
+    shutdown(obs.clone(), Duration::from_secs(5)).await;
+    assert_eq!(obs.stats().exported(), 6, "{:?}", obs.stats());
+    let spans = received.spans();
+    let mut names: Vec<&str> = spans.iter().map(|s| s.name.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "chat t/big",
+            "chat t/small",
+            "gate review",
+            "invoke_workflow titles",
+            "step draft",
+            "step echo"
+        ]
+    );
+    let root = by_name(&spans, "invoke_workflow titles");
+    assert_eq!(root.span_id, ids::root_span_id(&run).to_bytes().to_vec());
+    let big = by_name(&spans, "chat t/big");
+    assert_eq!(big.parent_span_id, by_name(&spans, "step draft").span_id);
+    assert_eq!(int(big, "gen_ai.usage.input_tokens"), 100);
+}
+
+#[test]
+fn the_protocol_comes_from_the_standard_variables_then_aine_toml() {
+    use aine_runtime::config::{OtlpProtocol, Telemetry};
+    let grpc = Telemetry {
+        protocol: Some(OtlpProtocol::Grpc),
+        ..Telemetry::default()
+    };
+    assert_eq!(
+        aine_telemetry::protocol(&Telemetry::default()).unwrap(),
+        OtlpProtocol::HttpProtobuf
+    );
+    assert_eq!(aine_telemetry::protocol(&grpc).unwrap(), OtlpProtocol::Grpc);
+    let toml: Telemetry = toml::from_str("protocol = \"grpc\"").unwrap();
+    assert_eq!(toml, grpc);
+    let err = toml::from_str::<Telemetry>("protocol = \"http/json\"").unwrap_err();
+    assert!(err.to_string().contains("unknown variant"), "{err}");
+}

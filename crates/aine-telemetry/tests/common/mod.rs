@@ -203,3 +203,48 @@ pub fn dead_endpoint() -> String {
     drop(listener);
     format!("http://{addr}")
 }
+
+/// The OTLP/gRPC `TraceService` of [`grpc_collector`].
+struct GrpcTraces(Received);
+
+#[tonic::async_trait]
+impl opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::TraceService
+    for GrpcTraces
+{
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<
+        tonic::Response<
+            opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse,
+        >,
+        tonic::Status,
+    > {
+        let mut spans = self.0.0.lock().unwrap();
+        for resource in request.into_inner().resource_spans {
+            for scope in resource.scope_spans {
+                spans.extend(scope.spans);
+            }
+        }
+        Ok(tonic::Response::new(Default::default()))
+    }
+}
+
+/// A real OTLP/gRPC collector on 127.0.0.1 (tonic serving the proto crate's generated
+/// `TraceService`); returns its URL (`http://127.0.0.1:PORT`) and what it receives.
+pub async fn grpc_collector() -> (String, Received) {
+    use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::TraceServiceServer;
+    let received = Received::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr: SocketAddr = listener.local_addr().unwrap();
+    let service = TraceServiceServer::new(GrpcTraces(received.clone()));
+    tokio::spawn(async move {
+        tonic::transport::Server::builder()
+            .serve_with_incoming(
+                service,
+                tonic::transport::server::TcpIncoming::from(listener),
+            )
+            .await
+    });
+    (format!("http://{addr}"), received)
+}
