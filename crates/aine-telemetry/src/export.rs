@@ -87,6 +87,7 @@ impl Exporter {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("aine-otlp-grpc")
+            .on_thread_start(yield_to_runs)
             .enable_all()
             .build()
             .map_err(|e| Error::Exporter(format!("cannot start the gRPC client's runtime: {e}")))?;
@@ -188,6 +189,36 @@ fn endpoint_from_env() -> bool {
     .any(|v| std::env::var(v).is_ok_and(|s| !s.is_empty()))
 }
 
+/// Puts the calling thread (the SDK's export thread, or the gRPC client's) on `SCHED_IDLE`,
+/// once: encoding and sending spans then only use CPU that runs leave idle, so export cannot
+/// push a run's latency up (on a saturated machine spans queue, then drop and are counted).
+/// Best effort: where the OS refuses, the thread keeps its priority.
+fn yield_to_runs() {
+    thread_local! {
+        static DONE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    if DONE.get() {
+        return;
+    }
+    DONE.set(true);
+    #[cfg(target_os = "linux")]
+    {
+        use thread_priority::{
+            NormalThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy,
+            set_thread_priority_and_policy, thread_native_id,
+        };
+        let _ = set_thread_priority_and_policy(
+            thread_native_id(),
+            ThreadPriority::Min,
+            ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle),
+        );
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min);
+    }
+}
+
 /// An exporter whose futures need a Tokio runtime (tonic's), run to completion on `runtime`
 /// from the SDK's export thread, which has none.
 #[derive(Debug)]
@@ -241,6 +272,7 @@ struct Counting<E> {
 
 impl<E: SpanExporter> SpanExporter for Counting<E> {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        yield_to_runs();
         let n = batch.len();
         let result = self.inner.export(batch).await;
         let counter = if result.is_ok() {
@@ -263,5 +295,36 @@ impl<E: SpanExporter> SpanExporter for Counting<E> {
 
     fn set_resource(&mut self, resource: &Resource) {
         self.inner.set_resource(resource);
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use thread_priority::{NormalThreadSchedulePolicy, ThreadSchedulePolicy};
+
+    #[test]
+    fn the_export_thread_only_gets_idle_cpu() {
+        let policy = std::thread::spawn(|| {
+            super::yield_to_runs();
+            thread_priority::thread_schedule_policy()
+        })
+        .join()
+        .map_err(|_| "the thread panicked");
+        assert!(
+            matches!(
+                policy,
+                Ok(Ok(ThreadSchedulePolicy::Normal(
+                    NormalThreadSchedulePolicy::Idle
+                )))
+            ),
+            "{policy:?}"
+        );
+        // Other threads keep their policy.
+        assert!(matches!(
+            thread_priority::thread_schedule_policy(),
+            Ok(ThreadSchedulePolicy::Normal(
+                NormalThreadSchedulePolicy::Other
+            ))
+        ));
     }
 }
