@@ -6,7 +6,7 @@
 //!
 //! `cargo xtask bench model-overhead` measures the runtime's overhead per model step against a
 //! mock upstream on 127.0.0.1 at 1, 100 and 1,000 concurrent runs, or the levels given with
-//! `--levels 1,10` (see `model_overhead`).
+//! `--levels 1,10`, each with at least 1,000 samples or `--samples N` (see `model_overhead`).
 //!
 //! Journal append throughput is measured by `cargo bench -p aine-store --bench append`.
 //!
@@ -38,7 +38,11 @@ fn main() -> Result<()> {
             .worker_threads(2)
             .enable_all()
             .build()?
-            .block_on(model_overhead::bench(quick, levels(&args)?.as_deref())),
+            .block_on(model_overhead::bench(
+                quick,
+                numbers(&args, "--levels")?.as_deref(),
+                numbers(&args, "--samples")?.and_then(|n| n.first().copied()),
+            )),
         (Some("bench"), _) => bench(quick),
         (Some("eval"), Some("draft")) => tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -46,26 +50,26 @@ fn main() -> Result<()> {
             .build()?
             .block_on(eval_draft::run(&args[2..])),
         _ => bail!(
-            "usage: cargo xtask bench [model-overhead [--levels 1,100,1000]] [--quick] | cargo xtask eval draft [--chunks N] [--prompt FILE]"
+            "usage: cargo xtask bench [model-overhead [--levels 1,100,1000] [--samples 1000]] [--quick] | cargo xtask eval draft [--chunks N] [--prompt FILE]"
         ),
     }
 }
 
-/// `--levels 1,100`: the concurrency levels of `bench model-overhead`, if given.
-fn levels(args: &[String]) -> Result<Option<Vec<usize>>> {
-    let Some(i) = args.iter().position(|a| a == "--levels") else {
+/// The positive numbers after `flag` (`--levels 1,100`, `--samples 10000`), if it is given.
+fn numbers(args: &[String], flag: &str) -> Result<Option<Vec<usize>>> {
+    let Some(i) = args.iter().position(|a| a == flag) else {
         return Ok(None);
     };
     let list = args
         .get(i + 1)
-        .context("--levels needs a list such as 1,100,1000")?;
+        .with_context(|| format!("{flag} needs a number or a list such as 1,100,1000"))?;
     list.split(',')
         .map(|n| {
             n.trim()
                 .parse::<usize>()
                 .ok()
                 .filter(|n| *n > 0)
-                .with_context(|| format!("--levels: `{n}` is not a positive number"))
+                .with_context(|| format!("{flag}: `{n}` is not a positive number"))
         })
         .collect::<Result<Vec<_>>>()
         .map(Some)

@@ -239,13 +239,13 @@ pub async fn measure(
 type Named = Vec<(&'static str, Arc<dyn Observer>)>;
 
 /// Prints the table of `cargo xtask bench model-overhead`.
-pub async fn bench(quick: bool, levels: Option<&[usize]>) -> Result<()> {
+pub async fn bench(quick: bool, levels: Option<&[usize]>, samples: Option<usize>) -> Result<()> {
     let levels: &[usize] = match levels {
         Some(levels) => levels,
         None if quick => &[1, 10],
         None => &[1, 100, 1000],
     };
-    let samples = if quick { 50 } else { 1000 };
+    let samples = samples.unwrap_or(if quick { 50 } else { 1000 });
     println!(
         "{:<12} {:>5} {:>11} {:>11} {:>11} {:>11} {:>12} {:>12} {:>13}",
         "sync",
