@@ -37,7 +37,7 @@
 //! Reads do not come here: they use sqlx's read pool and, in WAL mode, never wait for writes.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -138,9 +138,20 @@ struct Shared {
     /// When the last commit in place ended, in microseconds since `epoch`.
     last_in_place_us: AtomicU64,
     epoch: Instant,
+    /// Set while the thread waits for the connection: writes in place then queue instead, or
+    /// a task writing in a loop could take the lock again and again before the thread wakes.
+    thread_waits: AtomicBool,
 }
 
 impl Shared {
+    /// The connection, for the writer thread, ahead of writes in place.
+    fn lock_for_thread(&self) -> std::sync::MutexGuard<'_, Option<Connection>> {
+        self.thread_waits.store(true, Ordering::Release);
+        let guard = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
+        self.thread_waits.store(false, Ordering::Release);
+        guard
+    }
+
     fn now_us(&self) -> u64 {
         u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX)
     }
@@ -214,6 +225,7 @@ impl Writer {
             since_checkpoint: AtomicU32::new(0),
             last_in_place_us: AtomicU64::new(0),
             epoch: Instant::now(),
+            thread_waits: AtomicBool::new(false),
         });
         let thread_shared = shared.clone();
         std::thread::Builder::new()
@@ -222,13 +234,7 @@ impl Writer {
                 let close = serve(&thread_shared, &thread_path, &jobs);
                 // Close the connection before answering `close`: the last connection to close
                 // checkpoints the whole log into the database file.
-                drop(
-                    thread_shared
-                        .conn
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .take(),
-                );
+                drop(thread_shared.lock_for_thread().take());
                 if let Some(reply) = close {
                     let _ = reply.send(());
                 }
@@ -282,7 +288,7 @@ impl Writer {
     where
         F: FnOnce(&WriteConn<'_>) -> Result<T>,
     {
-        if !self.in_place {
+        if !self.in_place || self.shared.thread_waits.load(Ordering::Acquire) {
             return Err(work);
         }
         let Ok(guard) = self.shared.conn.try_lock() else {
@@ -360,7 +366,7 @@ fn serve(shared: &Shared, path: &Path, jobs: &Receiver<Message>) -> Option<onesh
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
     let since = || shared.since_checkpoint.load(Ordering::Acquire);
     let checkpoint = || {
-        let guard = shared.conn.lock().unwrap_or_else(PoisonError::into_inner);
+        let guard = shared.lock_for_thread();
         // Failing (a reader of another process holds old pages), it is tried again later.
         if let Some(conn) = guard.as_ref()
             && conn
@@ -411,7 +417,7 @@ fn serve(shared: &Shared, path: &Path, jobs: &Receiver<Message>) -> Option<onesh
             }
         }
         if !batch.is_empty() {
-            let guard = shared.conn.lock().unwrap_or_else(PoisonError::into_inner);
+            let guard = shared.lock_for_thread();
             match guard.as_ref() {
                 Some(conn) => commit(&WriteConn { conn, path }, &mut batch),
                 None => {
