@@ -15,8 +15,8 @@ use aine_workflow::{Budget, Escalation, ModelStep, Workflow};
 use serde_json::{Value, json};
 
 use crate::builtin::{Builtin, BuiltinContext, CheckOutput};
+use crate::journal::Journal;
 use crate::models::Models;
-use crate::runtime::Journal;
 
 /// Retries of a retryable provider error on the same model before falling back to the next.
 const MAX_RETRIES: u32 = 2;

@@ -7,11 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use aine_engine::{Action, Plan, PlanStep, PlanStepKind, RunState};
-use aine_models::{ChatRequest, Message};
 use aine_store::{GateStatus, NewRun, Store};
-use aine_types::{
-    Decision, Event, GateId, JournalEntry, Outcome, PersonId, RunId, RunStatus, StepId,
-};
+use aine_types::{Decision, Event, GateId, Outcome, PersonId, RunId, RunStatus, StepId};
 use aine_workflow::{Autonomy, Contract, StepKind, Workflow};
 use serde_json::{Value, json};
 use ulid::Ulid;
@@ -20,66 +17,11 @@ use crate::builtin::{BuiltinContext, Registry, StepCatalog};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::journal::Journal;
 use crate::model_step::{Checker, ModelRun, StepResult};
 use crate::models::Models;
+pub use crate::observer::{Observer, Quiet, Tee};
 use crate::redact::Redactor;
-
-/// Told about progress while a run is driven (the CLI draws a progress bar from it).
-pub trait Observer: Send + Sync {
-    /// About to perform `action` of `run`.
-    fn on_action(&self, _run: &RunId, _action: &Action) {}
-    /// `entry` was committed to the journal.
-    fn on_journaled(&self, _run: &RunId, _entry: &JournalEntry) {}
-    /// About to drive `run` (of `workflow`, whose journal folds to `state`), in this process.
-    /// Called once per [`Runtime::drive`], before any action; a resumed run gets it too, so an
-    /// observer learns what earlier processes journaled (e.g. spend so far).
-    fn on_drive(&self, _run: &RunId, _workflow: &Workflow, _state: &RunState) {}
-    /// Whether this observer wants the prompts of model calls ([`Observer::on_model_request`]),
-    /// e.g. telemetry with content capture on. Off by default: prompts are redacted for the
-    /// observer first, which costs time on the run's path.
-    fn wants_prompts(&self) -> bool {
-        false
-    }
-    /// The `call`-th model call of `step` (numbered as its `ModelCalled` event will be) is
-    /// about to be sent with `messages`, secrets already redacted. Only called when
-    /// [`Observer::wants_prompts`] is true; a call replayed from the journal is not announced.
-    fn on_model_request(&self, _run: &RunId, _step: &StepId, _call: u32, _messages: &[Message]) {}
-}
-
-/// Tells two observers everything, `.0` first (e.g. the progress bar and telemetry).
-#[derive(Clone, Copy)]
-pub struct Tee<'a>(pub &'a dyn Observer, pub &'a dyn Observer);
-
-impl std::fmt::Debug for Tee<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Tee")
-    }
-}
-
-impl Observer for Tee<'_> {
-    fn on_action(&self, run: &RunId, action: &Action) {
-        self.0.on_action(run, action);
-        self.1.on_action(run, action);
-    }
-    fn on_journaled(&self, run: &RunId, entry: &JournalEntry) {
-        self.0.on_journaled(run, entry);
-        self.1.on_journaled(run, entry);
-    }
-    fn on_drive(&self, run: &RunId, workflow: &Workflow, state: &RunState) {
-        self.0.on_drive(run, workflow, state);
-        self.1.on_drive(run, workflow, state);
-    }
-    fn wants_prompts(&self) -> bool {
-        self.0.wants_prompts() || self.1.wants_prompts()
-    }
-    fn on_model_request(&self, run: &RunId, step: &StepId, call: u32, messages: &[Message]) {
-        for observer in [self.0, self.1] {
-            if observer.wants_prompts() {
-                observer.on_model_request(run, step, call, messages);
-            }
-        }
-    }
-}
 
 /// A run read back whole: see [`Runtime::inspect`].
 #[derive(Debug)]
@@ -89,12 +31,6 @@ pub struct Inspected {
     /// What templates and conditions of the run see now ([`template_context`]).
     pub context: Value,
 }
-
-/// An observer that ignores everything.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Quiet;
-
-impl Observer for Quiet {}
 
 /// A gate a run is waiting at, with the people who may decide it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -161,10 +97,10 @@ pub struct Started {
 /// What creating a prepared run writes: its row, its `RunStarted` event (redacted, already
 /// folded into the state) and that event's audit entries.
 #[derive(Debug)]
-struct Unsaved {
-    new_run: NewRun,
-    event: Event,
-    audit: Vec<aine_store::AuditEntry>,
+pub(crate) struct Unsaved {
+    pub(crate) new_run: NewRun,
+    pub(crate) event: Event,
+    pub(crate) audit: Vec<aine_store::AuditEntry>,
 }
 
 impl Started {
@@ -834,18 +770,15 @@ impl Runtime {
         observer: &'a dyn Observer,
         next_seq: &'a mut u64,
     ) -> Journal<'a> {
-        Journal {
-            store: &self.store,
+        Journal::new(
+            &self.store,
             workflow,
-            clock: self.clock.as_ref(),
+            self.clock.as_ref(),
             observer,
-            redactor: &self.redactor,
+            &self.redactor,
             run,
             next_seq,
-            pending: Vec::new(),
-            pending_audit: Vec::new(),
-            create: None,
-        }
+        )
     }
 
     /// Loads a run's stored workflow and folds its journal.
@@ -902,114 +835,6 @@ impl Runtime {
     fn system_time(&self) -> SystemTime {
         SystemTime::UNIX_EPOCH
             + Duration::from_millis(u64::try_from(self.clock.now_ms()).unwrap_or(0))
-    }
-}
-
-/// Commits events of one run: checks each against the engine, appends it, tells the observer.
-pub(crate) struct Journal<'a> {
-    store: &'a Store,
-    workflow: &'a Workflow,
-    clock: &'a dyn Clock,
-    observer: &'a dyn Observer,
-    redactor: &'a Redactor,
-    pub(crate) run: RunId,
-    next_seq: &'a mut u64,
-    /// Recorded, not yet journaled: see [`Journal::record`].
-    pending: Vec<Event>,
-    /// The audit entries of `pending`, `event_index` into it.
-    pending_audit: Vec<aine_store::AuditEntry>,
-    /// The run's row, while the run is not in the store yet: the next flush creates it.
-    create: Option<NewRun>,
-}
-
-impl Journal<'_> {
-    /// Queues a prepared run's creation (its row and `RunStarted`, already folded into the
-    /// state) ahead of everything else: the next flush writes them with what follows.
-    fn create(&mut self, unsaved: Unsaved) {
-        let offset = self.pending.len();
-        self.pending_audit
-            .extend(unsaved.audit.into_iter().map(|mut entry| {
-                entry.event_index = entry.event_index.map(|i| i + offset);
-                entry
-            }));
-        self.pending.push(unsaved.event);
-        self.create = Some(unsaved.new_run);
-    }
-
-    /// Folds `event` (redacted first) into `state` and queues it for the journal.
-    ///
-    /// Queued events are journaled together by [`Journal::flush`], in one append. Invariant:
-    /// callers flush before anything outside the run can see the run's progress (a builtin or
-    /// a model call: "a journaled answer is never requested again" needs every earlier call
-    /// durable before the next one) and before a drive returns, so a crash only ever loses
-    /// events that resuming computes again: a step's result, a gate evaluation, a run's end.
-    pub(crate) fn record(&mut self, state: &mut RunState, event: Event) -> Result<()> {
-        // Secrets never reach the journal; the run continues from what was journaled.
-        let event = self.redactor.redact_event(event);
-        // Check legality first; the state is only used further if the flush succeeds.
-        state.apply(&event).map_err(|e| Error::Engine {
-            run: self.run,
-            source: e,
-        })?;
-        self.pending_audit.extend(crate::audit::entries(
-            &event,
-            self.pending.len(),
-            self.workflow,
-        ));
-        self.pending.push(event);
-        Ok(())
-    }
-
-    /// Tells the observer, if it wants prompts, that `request` is about to be sent as the
-    /// `call`-th model call of `step`; secrets are redacted from the messages first.
-    pub(crate) fn announce_request(&self, step: &StepId, call: u32, request: &ChatRequest) {
-        if !self.observer.wants_prompts() {
-            return;
-        }
-        let messages: Vec<Message> = request
-            .messages
-            .iter()
-            .map(|m| Message {
-                role: m.role,
-                content: self.redactor.redact_str(&m.content),
-            })
-            .collect();
-        self.observer
-            .on_model_request(&self.run, step, call, &messages);
-    }
-
-    /// Journals the queued events in one append (one transaction) and tells the observer.
-    pub(crate) async fn flush(&mut self) -> Result<()> {
-        if self.pending.is_empty() {
-            return Ok(());
-        }
-        let now = self.clock.now_ms();
-        let entries = match &self.create {
-            Some(new_run) => {
-                self.store
-                    .create_run_audited(new_run, &self.pending, &self.pending_audit, now)
-                    .await?
-            }
-            None => {
-                self.store
-                    .append_audited(
-                        &self.run,
-                        *self.next_seq,
-                        &self.pending,
-                        &self.pending_audit,
-                        now,
-                    )
-                    .await?
-            }
-        };
-        self.create = None;
-        self.pending.clear();
-        self.pending_audit.clear();
-        *self.next_seq += entries.len() as u64;
-        for entry in &entries {
-            self.observer.on_journaled(&self.run, entry);
-        }
-        Ok(())
     }
 }
 

@@ -180,13 +180,13 @@ impl Exporter {
 }
 
 /// Whether the standard variables name the endpoint (they win over `aine.toml`).
-fn endpoint_from_env() -> bool {
+pub(crate) fn endpoint_from_env() -> bool {
     [
         "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
         "OTEL_EXPORTER_OTLP_ENDPOINT",
     ]
     .iter()
-    .any(|v| std::env::var(v).is_ok_and(|s| !s.is_empty()))
+    .any(|v| std::env::var(v).is_ok_and(|s| !s.trim().is_empty()))
 }
 
 /// Puts the calling thread (the SDK's export thread, or the gRPC client's) on `SCHED_IDLE`,

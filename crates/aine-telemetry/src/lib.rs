@@ -48,9 +48,7 @@ pub fn enabled(config: &aine_runtime::config::Telemetry) -> bool {
     {
         return false;
     }
-    config.otlp_endpoint.is_some()
-        || env("OTEL_EXPORTER_OTLP_ENDPOINT").is_some()
-        || env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_some()
+    config.otlp_endpoint.is_some() || export::endpoint_from_env()
 }
 
 /// The OTLP transport: `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`, else `OTEL_EXPORTER_OTLP_PROTOCOL`,
