@@ -74,8 +74,11 @@ pub struct RunTrace {
     limits: Limits,
     run_spend: Spend,
     step_spend: HashMap<StepId, Spend>,
-    /// The attempt in progress per step (from `StepStarted`).
-    attempts: HashMap<StepId, u32>,
+    /// The attempt in progress per step (from `StepStarted`) and that entry's time: the step
+    /// span's start. The `StepStarted` entry is flushed before the step's work begins, while
+    /// `StepFinished` waits for the next flush, so its `at_ms - duration_ms` can fall after
+    /// the step's first call began.
+    attempts: HashMap<StepId, (u32, SystemTime)>,
     /// The last call of each step: model and verdict (to tell escalations).
     last_call: HashMap<StepId, (String, String)>,
     /// With content capture: the prompt of each announced call (step, call number) as
@@ -149,7 +152,7 @@ impl RunTrace {
                 Vec::new()
             }
             Event::StepStarted { step, attempt } => {
-                self.attempts.insert(step.clone(), *attempt);
+                self.attempts.insert(step.clone(), (*attempt, end));
                 Vec::new()
             }
             Event::StepFinished {
@@ -175,12 +178,17 @@ impl RunTrace {
                     Outcome::Violation { errors } => Status::error(errors.join("; ")),
                     Outcome::Failed { error } => Status::error(error.clone()),
                 };
+                let start = match self.attempts.get(step) {
+                    Some((a, started)) if a == attempt => (*started).min(end),
+                    // Started by another process: the best this one knows.
+                    _ => end - Duration::from_millis(*duration_ms),
+                };
                 vec![self.span(
                     ids::step_span_id(&self.run, step, *attempt),
                     ids::root_span_id(&self.run),
                     format!("step {step}"),
                     SpanKind::Internal,
-                    end - Duration::from_millis(*duration_ms),
+                    start,
                     end,
                     attributes,
                     status,
@@ -197,12 +205,19 @@ impl RunTrace {
                 latency_ms,
             } => {
                 let span = self.call_span(step, *call, model, provider, reason, result, spend);
+                // The entry is journaled after the call returns, so `at_ms - latency_ms` is
+                // not before the call began; a wall clock stepped back could still put it
+                // before its step, so it is kept inside.
+                let mut start = end - Duration::from_millis(*latency_ms);
+                if let Some((_, step_start)) = self.attempts.get(step) {
+                    start = start.max(*step_start).min(end);
+                }
                 vec![self.span(
                     ids::call_span_id(&self.run, step, *call),
                     ids::step_span_id(&self.run, step, self.attempt(step)),
                     format!("{CHAT} {model}"),
                     SpanKind::Client,
-                    end - Duration::from_millis(*latency_ms),
+                    start,
                     end,
                     span.0,
                     span.1,
@@ -298,7 +313,7 @@ impl RunTrace {
     }
 
     fn attempt(&self, step: &StepId) -> u32 {
-        self.attempts.get(step).copied().unwrap_or(1)
+        self.attempts.get(step).map_or(1, |(attempt, _)| *attempt)
     }
 
     /// The attributes and status of a model call's span; folds its spend in.

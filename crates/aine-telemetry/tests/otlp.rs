@@ -337,50 +337,93 @@ fn spans_of_a_whole_journal_match_the_observed_ones() {
     let run: RunId = "run_01JD0000000000000000000000".parse().unwrap();
     let step: StepId = "draft".parse().unwrap();
     let at = i64::try_from(run.ulid().timestamp_ms()).unwrap();
+    // Entries are stamped when they are flushed. `StepStarted` is flushed before the step's
+    // work; the call (8 ms) is flushed before the next one would be paid for; `StepFinished`
+    // (a 15 ms step) waits for the end of the run, 7 ms later. So `at_ms - duration_ms` of the
+    // step (+12) is after the call began (+10): the step span must start at `StepStarted`.
     let journal: Vec<aine_types::JournalEntry> = [
-        Event::RunStarted {
-            workflow: "w".into(),
-            workflow_version: 1,
-            workflow_sha256: String::new(),
-            inputs: json!({}),
-        },
-        Event::StepStarted {
-            step: step.clone(),
-            attempt: 1,
-        },
-        Event::StepFinished {
-            step: step.clone(),
-            attempt: 1,
-            outcome: aine_types::Outcome::Failed {
-                error: "boom".into(),
+        (
+            0,
+            Event::RunStarted {
+                workflow: "w".into(),
+                workflow_version: 1,
+                workflow_sha256: String::new(),
+                inputs: json!({}),
             },
-            why: "builtin".into(),
-            duration_ms: 5,
-        },
-        Event::RunFinished {
-            status: RunStatus::Failed,
-            why: "draft failed".into(),
-        },
+        ),
+        (
+            2,
+            Event::StepStarted {
+                step: step.clone(),
+                attempt: 1,
+            },
+        ),
+        (
+            18,
+            Event::ModelCalled {
+                step: step.clone(),
+                call: 1,
+                model: "t/small".into(),
+                provider: "scripted".into(),
+                reason: "first in route".into(),
+                result: aine_types::CallResult::Answered {
+                    text: "{}".into(),
+                    response_model: None,
+                    finish_reason: None,
+                    verdict: "ok".into(),
+                    detail: None,
+                },
+                spend: aine_types::Spend::default(),
+                latency_ms: 8,
+            },
+        ),
+        (
+            24,
+            Event::StepFinished {
+                step: step.clone(),
+                attempt: 1,
+                outcome: aine_types::Outcome::Failed {
+                    error: "boom".into(),
+                },
+                why: "builtin".into(),
+                duration_ms: 12,
+            },
+        ),
+        (
+            24,
+            Event::RunFinished {
+                status: RunStatus::Failed,
+                why: "draft failed".into(),
+            },
+        ),
     ]
     .into_iter()
     .enumerate()
-    .map(|(i, event)| aine_types::JournalEntry {
+    .map(|(i, (after_ms, event))| aine_types::JournalEntry {
         seq: i as u64 + 1,
-        at_ms: at + 10 * i as i64,
+        at_ms: at + after_ms,
         event,
     })
     .collect();
     let spans = aine_telemetry::spans::trace(run, None, &journal, false);
     let by: HashMap<&str, &opentelemetry_sdk::trace::SpanData> =
         spans.iter().map(|s| (s.name.as_ref(), s)).collect();
-    assert_eq!(by.len(), 2);
+    assert_eq!(by.len(), 3);
     let root = by["invoke_workflow w"];
     let draft = by["step draft"];
+    let call = by["chat t/small"];
     assert_eq!(draft.parent_span_id, root.span_context.span_id());
+    assert_eq!(call.parent_span_id, draft.span_context.span_id());
+    let ms = |t: std::time::SystemTime| {
+        i64::try_from(t.duration_since(std::time::UNIX_EPOCH).unwrap().as_millis()).unwrap() - at
+    };
     assert_eq!(
-        draft.end_time.duration_since(draft.start_time).unwrap(),
-        Duration::from_millis(5)
+        (ms(draft.start_time), ms(draft.end_time)),
+        (2, 24),
+        "from StepStarted to StepFinished"
     );
+    assert_eq!((ms(call.start_time), ms(call.end_time)), (10, 18));
+    assert!(root.start_time <= draft.start_time && draft.end_time <= root.end_time);
     assert!(matches!(
         draft.status,
         opentelemetry::trace::Status::Error { .. }
