@@ -232,9 +232,15 @@ impl Writer {
             .name("aine-store-writer".to_owned())
             .spawn(move || {
                 let close = serve(&thread_shared, &thread_path, &jobs);
-                // Close the connection before answering `close`: the last connection to close
-                // checkpoints the whole log into the database file.
-                drop(thread_shared.lock_for_thread().take());
+                // Before answering `close`, move the whole log into the database file and
+                // empty it, so the file alone holds every commit (a copy or backup of it is
+                // complete). SQLite does this when the last connection closes, but the
+                // readers close after the writer, and concurrently, so each may skip it.
+                // Failing (a reader of another process is mid-read), the log stays valid.
+                if let Some(conn) = thread_shared.lock_for_thread().take() {
+                    let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+                    drop(conn);
+                }
                 if let Some(reply) = close {
                     let _ = reply.send(());
                 }
