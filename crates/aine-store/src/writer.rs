@@ -16,31 +16,41 @@
 //! in the crate docs). With one writer at a time a batch is one job and nothing waits; under
 //! load, the writes that queued during one commit share the next commit and its sync.
 //!
-//! Checkpoints (copying the write-ahead log back into the database file) wait until the writer
-//! has answered: SQLite would run one inside the commit that crosses 1,000 log pages, syncing the
-//! database file and taking milliseconds, on the caller's time (it set the p99 of a model step's
-//! overhead: 8.9 ms, against 3.4 ms without, `cargo bench -p aine-telemetry --bench overhead`,
-//! one run in flight). The writer turns automatic checkpoints off and checkpoints itself
-//! (`PRAGMA wal_checkpoint(PASSIVE)`) once [`CHECKPOINT_EVERY`] commits have gone by and no write
-//! has arrived for [`IDLE`], or after [`CHECKPOINT_AT_MOST`] commits whatever is queued, always
-//! after delivering a batch's results. Being the only writer, its checkpoint finishes, and SQLite
-//! starts the log over at the next write (<https://www.sqlite.org/wal.html#ckpt>).
+//! Checkpoints (copying the write-ahead log back into the database file) run on a thread and a
+//! connection of their own, beside the writes. SQLite would run one inside the commit that
+//! crosses 1,000 log pages, syncing the database file and taking milliseconds, on the caller's
+//! time (it set the p99 of a model step's overhead: 8.9 ms, against 3.4 ms without, `cargo bench
+//! -p aine-telemetry --bench overhead`, one run in flight). Run on the writing connection
+//! instead, as here before, a checkpoint held up every write behind it: with 1,000 runs in
+//! flight at a steady rate, the one forced every 1,000 commits set the p99 overhead at 34.9 ms;
+//! beside the writes it is 0.4 to 1.1 ms (`cargo xtask bench model-overhead --levels 1000
+//! --upstream-ms 1000 --samples 5000`).
+//!
+//! So the writer turns automatic checkpoints off. A checkpoint is due every [`CHECKPOINT_EVERY`]
+//! writes; the checkpointer thread runs it once writes pause for [`IDLE`], or after
+//! [`CHECKPOINT_BUSY`] writes without a pause, as `PRAGMA wal_checkpoint(PASSIVE)`, which copies
+//! what is committed without taking the write lock (<https://www.sqlite.org/wal.html#ckpt>).
+//! SQLite starts the log over at the first write that begins after a checkpoint copied all of
+//! it. Under writes that never pause, each checkpoint leaves new frames behind it and the log
+//! only grows; so when the log held more than [`LOG_FRAMES_AT_MOST`] frames, the checkpointer
+//! runs a second one holding the writing connection (writes wait, briefly: the first one copied
+//! all but the latest frames), and the next write starts the log over (test
+//! `the_write_ahead_log_is_checkpointed_off_the_callers_time`).
 //!
 //! Writes in place: with `synchronous = NORMAL` (no fsync at commit), a write that finds the
 //! connection free and the database's write lock free commits on the calling thread, in a
 //! transaction of its own, and skips both hand-offs; otherwise it queues as above. Commits in
-//! place count towards checkpoints like the thread's own, and wake the thread (a `Tick`) every
-//! [`CHECKPOINT_EVERY`] commits; "idle" then also means no write in place for [`IDLE`]. With
-//! `synchronous = FULL` every write goes through the thread: a commit waits for an fsync, which
-//! must not hold up a task's thread.
+//! place count towards checkpoints like the thread's own. With `synchronous = FULL` every write
+//! goes through the thread: a commit waits for an fsync, which must not hold up a task's
+//! thread.
 //!
 //! Reads do not come here: they use sqlx's read pool and, in WAL mode, never wait for writes.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::oneshot;
@@ -50,20 +60,22 @@ use crate::{Durability, Error, Result};
 /// The most jobs one transaction commits.
 const MAX_BATCH: usize = 256;
 
-/// Commits after which the writer checkpoints as soon as it has been idle for [`IDLE`]. A small
-/// write (one event with its projections and audit entry) adds three or four pages to the log.
-const CHECKPOINT_EVERY: u32 = 200;
+/// Writes after which a checkpoint is due. A small write (one event with its projections and
+/// audit entry) adds three or four pages to the log.
+const CHECKPOINT_EVERY: u64 = 200;
 
-/// How long no write must arrive before a due checkpoint runs. Checkpointing as soon as the queue
-/// was empty put the checkpoint in front of the next write of the run just answered (a run's
-/// next commit follows within a millisecond when its model answers at once). With a checkpoint
-/// every 200 commits and 3 commits per run, about one run in 70 waited for one, which set the
-/// model-overhead benchmark's p99 at one run in flight (8.1 ms; 1.4 to 2.9 ms with the wait).
+/// How long no write must be committed before a due checkpoint runs: a checkpoint beside the
+/// writes does not block them, but competes with them for the CPU and the disk (tens of ms for
+/// 1,000 writes on a 2-core VM), so it waits for a pause when there is one.
 const IDLE: Duration = Duration::from_millis(10);
 
-/// Commits after which the writer checkpoints even with writes queued, which bounds the log
-/// (test `the_write_ahead_log_is_checkpointed_off_the_callers_time`).
-const CHECKPOINT_AT_MOST: u32 = 1_000;
+/// Writes after which a due checkpoint runs even though writes never paused for [`IDLE`].
+const CHECKPOINT_BUSY: u64 = 1_000;
+
+/// Frames (pages) the log may hold at a checkpoint beside the writes before the checkpointer also
+/// takes the writing connection for one: 16 MB of 4 KiB pages, 450 runs of a one-model-step
+/// workflow (about 9 frames each).
+const LOG_FRAMES_AT_MOST: i64 = 4_000;
 
 /// The connection a job writes through, inside the batch's transaction.
 pub(crate) struct WriteConn<'a> {
@@ -123,28 +135,35 @@ where
 
 enum Message {
     Job(Box<dyn Job>),
-    /// Commits made in place ([`Writer::write`]) reached a checkpoint threshold.
-    Tick,
     /// Commit what is queued, close the connection, then answer.
     Close(oneshot::Sender<()>),
 }
 
-/// What the writer thread and writes made in place share.
+/// What the checkpointer thread is told.
+#[derive(Debug)]
+enum Checkpoint {
+    /// [`CHECKPOINT_EVERY`] more writes were committed.
+    Due,
+    /// The store is closing: stop and close the connection.
+    Stop,
+}
+
+/// What the writer thread, writes made in place and the checkpointer share.
 struct Shared {
     /// The writing connection; `None` once closed. Whoever holds the lock may write.
     conn: Mutex<Option<Connection>>,
-    /// Commits since the last checkpoint, by the thread or in place.
-    since_checkpoint: AtomicU32,
-    /// When the last commit in place ended, in microseconds since `epoch`.
-    last_in_place_us: AtomicU64,
-    epoch: Instant,
-    /// Set while the thread waits for the connection: writes in place then queue instead, or
-    /// a task writing in a loop could take the lock again and again before the thread wakes.
+    /// Writes committed so far, by the thread or in place.
+    committed: AtomicU64,
+    /// Wakes the checkpointer.
+    checkpoints: Sender<Checkpoint>,
+    /// Set while a thread (the writer, or the checkpointer bounding the log) waits for the
+    /// connection: writes in place then queue instead, or a task writing in a loop could take
+    /// the lock again and again before that thread wakes.
     thread_waits: AtomicBool,
 }
 
 impl Shared {
-    /// The connection, for the writer thread, ahead of writes in place.
+    /// The connection, for the writer or checkpointer thread, ahead of writes in place.
     fn lock_for_thread(&self) -> std::sync::MutexGuard<'_, Option<Connection>> {
         self.thread_waits.store(true, Ordering::Release);
         let guard = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
@@ -152,8 +171,12 @@ impl Shared {
         guard
     }
 
-    fn now_us(&self) -> u64 {
-        u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX)
+    /// Counts `n` committed writes and wakes the checkpointer each [`CHECKPOINT_EVERY`].
+    fn committed(&self, n: u64) {
+        let before = self.committed.fetch_add(n, Ordering::AcqRel);
+        if before / CHECKPOINT_EVERY != (before + n) / CHECKPOINT_EVERY {
+            let _ = self.checkpoints.send(Checkpoint::Due);
+        }
     }
 }
 
@@ -181,7 +204,6 @@ impl std::fmt::Debug for Message {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Message::Job(_) => "Job",
-            Message::Tick => "Tick",
             Message::Close(_) => "Close",
         })
     }
@@ -214,24 +236,40 @@ impl Writer {
              PRAGMA wal_autocheckpoint = 0;"
         ))
         .map_err(map)?;
+        // The checkpointer's own connection; PASSIVE checkpoints never wait for a lock.
+        let checkpointer = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(map)?;
+        checkpointer
+            .execute_batch(&format!("PRAGMA synchronous = {synchronous};"))
+            .map_err(map)?;
         let spawn_failed = |e: std::io::Error| Error::Sqlite {
             path: path.to_owned(),
             detail: format!("cannot start the writer thread: {e}"),
         };
         let (queue, jobs) = std::sync::mpsc::channel();
+        let (checkpoints, due) = std::sync::mpsc::channel();
         let thread_path = path.to_owned();
         let shared = Arc::new(Shared {
             conn: Mutex::new(Some(conn)),
-            since_checkpoint: AtomicU32::new(0),
-            last_in_place_us: AtomicU64::new(0),
-            epoch: Instant::now(),
+            committed: AtomicU64::new(0),
+            checkpoints,
             thread_waits: AtomicBool::new(false),
         });
+        let checkpointer_shared = shared.clone();
+        let checkpointer = std::thread::Builder::new()
+            .name("aine-store-checkpointer".to_owned())
+            .spawn(move || checkpoint(&checkpointer, &checkpointer_shared, &due))
+            .map_err(spawn_failed)?;
         let thread_shared = shared.clone();
         std::thread::Builder::new()
             .name("aine-store-writer".to_owned())
             .spawn(move || {
                 let close = serve(&thread_shared, &thread_path, &jobs);
+                let _ = thread_shared.checkpoints.send(Checkpoint::Stop);
+                let _ = checkpointer.join();
                 // Before answering `close`, move the whole log into the database file and
                 // empty it, so the file alone holds every commit (a copy or backup of it is
                 // complete). SQLite does this when the last connection closes, but the
@@ -245,7 +283,11 @@ impl Writer {
                     let _ = reply.send(());
                 }
             })
-            .map_err(spawn_failed)?;
+            .map_err(|e| {
+                // The checkpointer would otherwise wait for a writer that never comes.
+                let _ = shared.checkpoints.send(Checkpoint::Stop);
+                spawn_failed(e)
+            })?;
         Ok(Writer {
             path: path.to_owned(),
             queue: Mutex::new(Some(queue)),
@@ -323,14 +365,7 @@ impl Writer {
         }
         drop(guard);
         if result.is_ok() {
-            self.shared
-                .last_in_place_us
-                .store(self.shared.now_us(), Ordering::Release);
-            let since = self.shared.since_checkpoint.fetch_add(1, Ordering::AcqRel) + 1;
-            if since.is_multiple_of(CHECKPOINT_EVERY) {
-                // The thread decides when to checkpoint; it may be asleep waiting for jobs.
-                let _ = self.send(Message::Tick);
-            }
+            self.shared.committed(1);
         }
         Ok(result)
     }
@@ -370,59 +405,22 @@ fn stopped(path: &Path, why: &str) -> Error {
 /// The writer thread: batches until the queue closes or a `Close` arrives, whose reply it returns.
 fn serve(shared: &Shared, path: &Path, jobs: &Receiver<Message>) -> Option<oneshot::Sender<()>> {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
-    let since = || shared.since_checkpoint.load(Ordering::Acquire);
-    let checkpoint = || {
-        let guard = shared.lock_for_thread();
-        // Failing (a reader of another process holds old pages), it is tried again later.
-        if let Some(conn) = guard.as_ref()
-            && conn
-                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
-                .is_ok()
-        {
-            shared.since_checkpoint.store(0, Ordering::Release);
-        }
-    };
-    // Idle: no queued write arrived for IDLE, and no write in place ended within it.
-    let idle = || {
-        let last = shared.last_in_place_us.load(Ordering::Acquire);
-        shared.now_us().saturating_sub(last) >= u64::try_from(IDLE.as_micros()).unwrap_or(0)
-    };
     loop {
-        if since() >= CHECKPOINT_AT_MOST {
-            checkpoint();
-        }
-        let first = if since() >= CHECKPOINT_EVERY {
-            match jobs.recv_timeout(IDLE) {
-                Ok(message) => message,
-                Err(RecvTimeoutError::Timeout) => {
-                    if idle() {
-                        checkpoint();
-                    }
-                    continue;
-                }
-                Err(RecvTimeoutError::Disconnected) => return None,
-            }
-        } else {
-            match jobs.recv() {
-                Ok(message) => message,
-                Err(_) => return None,
-            }
-        };
         let mut close = None;
-        match first {
-            Message::Job(job) => batch.push(job),
-            Message::Tick => {}
-            Message::Close(reply) => close = Some(reply),
+        match jobs.recv() {
+            Ok(Message::Job(job)) => batch.push(job),
+            Ok(Message::Close(reply)) => close = Some(reply),
+            Err(_) => return None,
         }
         while close.is_none() && batch.len() < MAX_BATCH {
             match jobs.try_recv() {
                 Ok(Message::Job(job)) => batch.push(job),
-                Ok(Message::Tick) => {}
                 Ok(Message::Close(reply)) => close = Some(reply),
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
             }
         }
         if !batch.is_empty() {
+            let n = batch.len() as u64;
             let guard = shared.lock_for_thread();
             match guard.as_ref() {
                 Some(conn) => commit(&WriteConn { conn, path }, &mut batch),
@@ -433,10 +431,50 @@ fn serve(shared: &Shared, path: &Path, jobs: &Receiver<Message>) -> Option<onesh
                 }
             }
             drop(guard);
-            shared.since_checkpoint.fetch_add(1, Ordering::AcqRel);
+            shared.committed(n);
         }
         if close.is_some() {
             return close;
+        }
+    }
+}
+
+/// The checkpointer thread (see the module docs), until told to stop. Once a checkpoint is due
+/// it waits for the writes to pause for [`IDLE`], or for [`CHECKPOINT_BUSY`] writes, then runs a
+/// PASSIVE checkpoint on `conn`; if the log held more than [`LOG_FRAMES_AT_MOST`] frames, it
+/// runs one more holding the writing connection. A failed
+/// checkpoint (a reader of another process holds old pages) is tried again when the next one
+/// is due.
+fn checkpoint(conn: &Connection, shared: &Shared, due: &Receiver<Checkpoint>) {
+    // The frames in the log, the second of `PRAGMA wal_checkpoint`'s (busy, log, copied).
+    let passive = || {
+        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+            row.get::<_, i64>(1)
+        })
+    };
+    let committed = || shared.committed.load(Ordering::Acquire);
+    let mut last = 0;
+    while let Ok(Checkpoint::Due) = due.recv() {
+        loop {
+            let seen = committed();
+            match due.recv_timeout(IDLE) {
+                Ok(Checkpoint::Due) | Err(RecvTimeoutError::Timeout) => {}
+                Ok(Checkpoint::Stop) | Err(RecvTimeoutError::Disconnected) => return,
+            }
+            let now = committed();
+            if now == seen || now - last >= CHECKPOINT_BUSY {
+                break;
+            }
+        }
+        last = committed();
+        // The frames counted are those the checkpoint saw; writes may have added more since.
+        if matches!(passive(), Ok(frames) if frames > LOG_FRAMES_AT_MOST) {
+            // No write can start while this thread holds the writing connection, so this
+            // checkpoint copies the whole log and the next write starts it over.
+            let guard = shared.lock_for_thread();
+            if guard.is_some() {
+                let _ = passive();
+            }
         }
     }
 }
