@@ -6,7 +6,8 @@
 //!
 //! `cargo xtask bench model-overhead` measures the runtime's overhead per model step against a
 //! mock upstream on 127.0.0.1 at 1, 100 and 1,000 concurrent runs, or the levels given with
-//! `--levels 1,10`, each with at least 1,000 samples or `--samples N` (see `model_overhead`).
+//! `--levels 1,10`, each with at least 1,000 samples or `--samples N`; with `--upstream-ms D`
+//! the mock answers after D ms and runs start spread out (steady load; see `model_overhead`).
 //!
 //! Journal append throughput is measured by `cargo bench -p aine-store --bench append`.
 //!
@@ -38,11 +39,16 @@ fn main() -> Result<()> {
             .worker_threads(2)
             .enable_all()
             .build()?
-            .block_on(model_overhead::bench(
+            .block_on(model_overhead::bench(&model_overhead::Options {
                 quick,
-                numbers(&args, "--levels")?.as_deref(),
-                numbers(&args, "--samples")?.and_then(|n| n.first().copied()),
-            )),
+                levels: numbers(&args, "--levels")?,
+                samples: numbers(&args, "--samples")?.and_then(|n| n.first().copied()),
+                upstream: std::time::Duration::from_millis(
+                    numbers(&args, "--upstream-ms")?
+                        .and_then(|n| n.first().copied())
+                        .map_or(0, |ms| u64::try_from(ms).unwrap_or(u64::MAX)),
+                ),
+            })),
         (Some("bench"), _) => bench(quick),
         (Some("eval"), Some("draft")) => tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -50,7 +56,7 @@ fn main() -> Result<()> {
             .build()?
             .block_on(eval_draft::run(&args[2..])),
         _ => bail!(
-            "usage: cargo xtask bench [model-overhead [--levels 1,100,1000] [--samples 1000]] [--quick] | cargo xtask eval draft [--chunks N] [--prompt FILE]"
+            "usage: cargo xtask bench [model-overhead [--levels 1,100,1000] [--samples 1000] [--upstream-ms D]] [--quick] | cargo xtask eval draft [--chunks N] [--prompt FILE]"
         ),
     }
 }
