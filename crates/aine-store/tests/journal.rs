@@ -646,10 +646,13 @@ async fn the_write_ahead_log_is_checkpointed_off_the_callers_time() {
         .unwrap()
         .len();
     // Each commit appends three or four 4 KiB pages to the log: without checkpoints it holds
-    // them all (54 MB measured for 4,000); checkpointed, it stays under about 12 MB.
-    let unchecked = commits * 4096;
+    // them all (108 MB measured for these 8,000). Checkpointed, its high-water mark depends on
+    // how soon the checkpointer thread gets a core: 16 to 28 MB measured with three copies of
+    // this test binary running at once. A log that kept every commit would hold at least
+    // three pages each; this one must stay under 40% of that.
+    let unchecked = commits * 3 * 4096;
     assert!(
-        wal < unchecked,
+        wal < unchecked * 4 / 10,
         "the WAL holds {wal} bytes after {commits} commits (unchecked: >= {unchecked})"
     );
     assert_eq!(store.journal(&id).await.unwrap().len() as u64, commits);
