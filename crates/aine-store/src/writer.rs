@@ -74,10 +74,11 @@ const CHECKPOINT_BUSY: u64 = 1_000;
 
 /// Frames (pages) the log may hold at a checkpoint beside the writes before the checkpointer also
 /// takes the writing connection for one: 8 MB of 4 KiB pages, about 220 runs of a
-/// one-model-step workflow (about 9 frames each). Below [`CHECKPOINT_BUSY`] writes' worth, so a
-/// checkpoint that waited for that many writes always ends with the log started over. With
-/// 4,000 the log could grow for two such rounds: 33.7 MB over 8,000 back-to-back commits, once
-/// in six runs of the test suite.
+/// one-model-step workflow (about 9 frames each). It is below what [`CHECKPOINT_BUSY`] writes
+/// add (at least 3 frames each), so a checkpoint that waited for that many writes is always
+/// followed by the second one, and the log starts over at the next write. With 4,000 the log
+/// could grow for two such rounds: 33.7 MB over 8,000 back-to-back commits, once in six runs
+/// of the test suite.
 const LOG_FRAMES_AT_MOST: i64 = 2_000;
 
 /// The connection a job writes through, inside the batch's transaction.
