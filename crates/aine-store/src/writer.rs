@@ -446,9 +446,8 @@ fn serve(shared: &Shared, path: &Path, jobs: &Receiver<Message>) -> Option<onesh
 /// The checkpointer thread (see the module docs), until told to stop. Once a checkpoint is due
 /// it waits for the writes to pause for [`IDLE`], or for [`CHECKPOINT_BUSY`] writes, then runs a
 /// PASSIVE checkpoint on `conn`; if the log held more than [`LOG_FRAMES_AT_MOST`] frames, it
-/// runs one more holding the writing connection. A failed
-/// checkpoint (a reader of another process holds old pages) is tried again when the next one
-/// is due.
+/// runs one more holding the writing connection. A failed checkpoint (a reader of another
+/// process holds old pages) is tried again when the next one is due.
 fn checkpoint(conn: &Connection, shared: &Shared, due: &Receiver<Checkpoint>) {
     // The frames in the log, the second of `PRAGMA wal_checkpoint`'s (busy, log, copied).
     let passive = || {

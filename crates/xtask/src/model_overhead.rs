@@ -16,9 +16,9 @@
 //! Two shapes of load:
 //! - **Burst** (the default): a round starts all `c` runs (or calls) at the same instant and
 //!   the mock answers at once. Latency is then mostly queueing for the 2 cores, so the p99
-//!   overhead is at least `c x (CPU per run - CPU per direct call) / cores`: the `cpu/run`
-//!   columns (process CPU time per run or call, in µs, the in-process mock included on both
-//!   sides) give that bound.
+//!   overhead is at least `c x (CPU per run - CPU per direct call) / cores`: the `direct cpu`
+//!   and `aine cpu` columns (process CPU time per call or run, in µs, the in-process mock
+//!   included on both sides) give that bound.
 //! - **Steady** (`--upstream-ms D`): the mock answers after `D` ms, like a model, and a round's
 //!   `c` runs start `D / c` apart, so that about `c` are in flight at any time (Little's law)
 //!   instead of all arriving at once.
