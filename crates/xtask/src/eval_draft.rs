@@ -62,21 +62,25 @@ struct Observed {
     why: String,
 }
 
+/// `cargo xtask eval draft`'s options.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Per meeting, how many chunks of its candidates (by confidence, 4 to a chunk) are items
+    /// of their own.
+    #[arg(long, default_value_t = 2)]
+    chunks: usize,
+    /// A prompt template that replaces the bundled draft prompt (to measure a prompt change).
+    #[arg(long)]
+    prompt: Option<PathBuf>,
+}
+
 /// Runs the evaluation and prints its tables.
-pub async fn run(args: &[String]) -> Result<()> {
-    let chunks = match args.iter().position(|a| a == "--chunks") {
-        Some(i) => args
-            .get(i + 1)
-            .context("--chunks needs a number")?
-            .parse()
-            .context("--chunks needs a number")?,
-        None => 2,
-    };
-    let prompt = match args.iter().position(|a| a == "--prompt") {
-        Some(i) => {
-            let path = args.get(i + 1).context("--prompt needs a file")?;
-            Some(std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?)
-        }
+pub async fn run(args: &Args) -> Result<()> {
+    let chunks = args.chunks;
+    let prompt = match &args.prompt {
+        Some(path) => Some(
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+        ),
         None => None,
     };
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");

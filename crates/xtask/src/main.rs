@@ -26,59 +26,98 @@ use aine_runtime::{Config, Quiet, Runtime, SystemClock};
 use aine_store::{Durability, NewRun, Store, StoreOptions};
 use aine_types::{Event, Outcome, RunId, StepId};
 use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
 use serde_json::json;
 
-fn main() -> Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let quick = args.iter().any(|a| a == "--quick");
-    match (
-        args.first().map(String::as_str),
-        args.get(1).map(String::as_str),
-    ) {
-        (Some("bench"), Some("model-overhead")) => tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()?
-            .block_on(model_overhead::bench(&model_overhead::Options {
-                quick,
-                levels: numbers(&args, "--levels")?,
-                samples: numbers(&args, "--samples")?.and_then(|n| n.first().copied()),
-                upstream: std::time::Duration::from_millis(
-                    numbers(&args, "--upstream-ms")?
-                        .and_then(|n| n.first().copied())
-                        .map_or(0, |ms| u64::try_from(ms).unwrap_or(u64::MAX)),
-                ),
-            })),
-        (Some("bench"), _) => bench(quick),
-        (Some("eval"), Some("draft")) => tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()?
-            .block_on(eval_draft::run(&args[2..])),
-        _ => bail!(
-            "usage: cargo xtask bench [model-overhead [--levels 1,100,1000] [--samples 1000] [--upstream-ms D]] [--quick] | cargo xtask eval draft [--chunks N] [--prompt FILE]"
-        ),
+/// Project tasks: benchmarks and evaluations that print a table.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runtime benchmarks: 10-step workflow wall time and recovery of suspended runs, or the
+    /// overhead per model step with `model-overhead`.
+    Bench {
+        #[command(subcommand)]
+        which: Option<Bench>,
+        /// Fewer runs (5 workflow runs, 500 suspended runs), for a quick look.
+        #[arg(long)]
+        quick: bool,
+    },
+    /// Evaluations.
+    Eval {
+        #[command(subcommand)]
+        which: Eval,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum Bench {
+    /// Runtime overhead per model step against a mock upstream on 127.0.0.1, against calling
+    /// the mock directly.
+    ModelOverhead {
+        /// Runs in flight, e.g. `1,100,1000` (the default; `1,10` with --quick).
+        #[arg(long, value_delimiter = ',', value_parser = positive)]
+        levels: Option<Vec<usize>>,
+        /// At least this many latencies per row (default 1,000; 50 with --quick).
+        #[arg(long, value_parser = positive)]
+        samples: Option<usize>,
+        /// The mock answers after this many ms and each round's starts are spread over them
+        /// (a steady load); 0, the default, starts each round's runs at once (a burst).
+        #[arg(long, default_value_t = 0)]
+        upstream_ms: u64,
+        /// Levels 1 and 10, 50 samples.
+        #[arg(long)]
+        quick: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum Eval {
+    /// The draft step on the bundled AMI meetings: local model tier against template tier.
+    Draft(eval_draft::Args),
+}
+
+/// A number above zero (`--levels`, `--samples`).
+fn positive(text: &str) -> std::result::Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("`{text}` is not a positive number")),
     }
 }
 
-/// The positive numbers after `flag` (`--levels 1,100`, `--samples 10000`), if it is given.
-fn numbers(args: &[String], flag: &str) -> Result<Option<Vec<usize>>> {
-    let Some(i) = args.iter().position(|a| a == flag) else {
-        return Ok(None);
+fn main() -> Result<()> {
+    let multi_thread = || {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
     };
-    let list = args
-        .get(i + 1)
-        .with_context(|| format!("{flag} needs a number or a list such as 1,100,1000"))?;
-    list.split(',')
-        .map(|n| {
-            n.trim()
-                .parse::<usize>()
-                .ok()
-                .filter(|n| *n > 0)
-                .with_context(|| format!("{flag}: `{n}` is not a positive number"))
-        })
-        .collect::<Result<Vec<_>>>()
-        .map(Some)
+    match Cli::parse().command {
+        Command::Bench {
+            which:
+                Some(Bench::ModelOverhead {
+                    levels,
+                    samples,
+                    upstream_ms,
+                    quick,
+                }),
+            quick: quick_before,
+        } => multi_thread()?.block_on(model_overhead::bench(&model_overhead::Options {
+            quick: quick || quick_before,
+            levels,
+            samples,
+            upstream: std::time::Duration::from_millis(upstream_ms),
+        })),
+        Command::Bench { which: None, quick } => bench(quick),
+        Command::Eval {
+            which: Eval::Draft(args),
+        } => multi_thread()?.block_on(eval_draft::run(&args)),
+    }
 }
 
 fn bench(quick: bool) -> Result<()> {
