@@ -64,7 +64,10 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
 fn runtime_code(e: &RtError) -> u8 {
     match e {
         RtError::Store(s) => store_code(s),
-        RtError::Workflow(_) | RtError::Config(_) | RtError::Inputs(_) => INVALID,
+        RtError::Workflow(_)
+        | RtError::Config(_)
+        | RtError::Inputs(_)
+        | RtError::PathRefused(_) => INVALID,
         RtError::RunFinished { .. }
         | RtError::RunWaiting { .. }
         | RtError::GateNotOpen { .. }

@@ -444,3 +444,74 @@ fn a_published_file_changed_after_publication_is_reported() {
     );
     assert!(stdout.contains("CHANGED"), "{stdout}");
 }
+
+/// Issue 14: `aine run` refuses sources outside the project (absolute, `..`, a symbolic link out)
+/// with exit code 3 before the run exists; `[files] allow` opens up exactly the listed directory.
+#[test]
+fn sources_outside_the_project_are_refused_unless_their_directory_is_allowed() {
+    const INGEST: &str = "workflow: w\nversion: 1\ninputs:\n  sources: { type: array, items: { type: string } }\nsteps:\n  - id: ingest\n    builtin: sources.ingest\n    with: { sources: \"{{ inputs.sources }}\" }\n";
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("project");
+    let shared = root.path().join("shared");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&shared).unwrap();
+    std::fs::write(
+        shared.join("notes.md"),
+        "The remote shall have a big button.\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("aine.toml"), CONFIG).unwrap();
+    std::fs::write(dir.join("wf.workflow.yaml"), INGEST).unwrap();
+    std::os::unix::fs::symlink(shared.join("notes.md"), dir.join("leak.md")).unwrap();
+    let shared_notes = shared.join("notes.md").display().to_string();
+    for (source, expected) in [
+        (
+            "/etc/passwd",
+            "`/etc/passwd` is an absolute path outside the project directory",
+        ),
+        (
+            shared_notes.as_str(),
+            "is an absolute path outside the project directory",
+        ),
+        (
+            "../shared/notes.md",
+            "climbs out of the project directory through `..`",
+        ),
+        ("leak.md", "leads through a symbolic link to"),
+    ] {
+        let input = format!("sources=[\"{source}\"]");
+        let out = aine(&dir, &["run", "wf.workflow.yaml", "--input", &input]);
+        let (_, err) = text(&out);
+        assert_eq!(out.status.code(), Some(3), "{source}: {err}");
+        assert!(
+            err.contains("the inputs name files a run may not use"),
+            "{err}"
+        );
+        assert!(err.contains(expected), "{source}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    let out = aine(&dir, &["runs", "--json"]);
+    assert_eq!(text(&out).0.trim(), "[]", "no run was created");
+
+    std::fs::write(
+        dir.join("aine.toml"),
+        format!("{CONFIG}[files]\nallow = [\"../shared\"]\n"),
+    )
+    .unwrap();
+    for source in ["../shared/notes.md", "leak.md", shared_notes.as_str()] {
+        let input = format!("sources=[\"{source}\"]");
+        let out = aine(&dir, &["run", "wf.workflow.yaml", "--input", &input]);
+        let (out_text, err) = text(&out);
+        assert_eq!(out.status.code(), Some(0), "{source}: {out_text}{err}");
+    }
+    let out = aine(
+        &dir,
+        &[
+            "run",
+            "wf.workflow.yaml",
+            "--input",
+            "sources=[\"/etc/passwd\"]",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(3));
+}

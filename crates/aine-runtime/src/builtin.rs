@@ -20,6 +20,15 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::files::FileAccess;
+
+/// The JSON Schema keyword that marks a property of a builtin's input as a file path (a string,
+/// or a list of strings) that the builtin reads or writes: `"x-aine-path": true`, set on a field
+/// with `#[schemars(extend("x-aine-path" = true))]`. A run's start checks such paths against
+/// the directories runs may use ([`FileAccess`]) before anything is journaled. Validators
+/// ignore the keyword (JSON Schema 2020-12 §6.5: unknown keywords are annotations).
+pub const PATH_KEYWORD: &str = "x-aine-path";
+
 /// What a builtin knows about where it runs.
 #[derive(Debug, Clone)]
 pub struct BuiltinContext {
@@ -27,14 +36,21 @@ pub struct BuiltinContext {
     pub step: StepId,
     /// 1-based attempt number (above 1 after an interrupted attempt).
     pub attempt: u32,
-    /// Relative paths in inputs are resolved against this directory (the project directory).
-    pub base_dir: PathBuf,
+    /// Where the builtin may read and write files (the project directory and `[files] allow`).
+    pub files: FileAccess,
 }
 
 impl BuiltinContext {
-    /// `path` resolved against the project directory.
-    pub fn resolve(&self, path: &str) -> PathBuf {
-        self.base_dir.join(path)
+    /// `path` (as the builtin's input names it) resolved inside the directories the run may
+    /// use ([`FileAccess::resolve`]).
+    ///
+    /// # Errors
+    /// The path is empty, absolute or climbs out of those directories, or leads out of them
+    /// through a symbolic link: the error says which and what to do.
+    pub fn resolve(&self, path: &str) -> Result<PathBuf, BuiltinError> {
+        self.files
+            .resolve(path)
+            .map_err(|e| BuiltinError::new(e.to_string()))
     }
 }
 

@@ -20,6 +20,9 @@
 //! provider = "openai_compatible"
 //! api_key_env = "OPENAI_API_KEY"
 //!
+//! [files]
+//! allow = ["../shared/meetings"]   # directories runs may read and write besides the project (crate::files)
+//!
 //! [telemetry]                      # see aine-telemetry; OTEL_* variables override
 //! otlp_endpoint = "http://localhost:4318"   # OTLP/HTTP base URL; spans go to /v1/traces
 //! protocol = "http/protobuf"               # or "grpc" (then e.g. http://localhost:4317)
@@ -33,6 +36,7 @@ use std::time::Duration;
 use aine_store::Durability;
 use aine_types::{PersonId, RoleName};
 
+use crate::files::FileAccess;
 use crate::redact::Redactor;
 use serde::Deserialize;
 
@@ -95,6 +99,14 @@ struct StorageSection {
     synchronous: Option<Synchronous>,
 }
 
+/// `[files]`: directories besides the project directory that runs may read and write.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FilesSection {
+    #[serde(default)]
+    allow: Vec<PathBuf>,
+}
+
 /// `[secrets]`: extra patterns redacted from everything journaled (see [`crate::redact`]).
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -123,6 +135,8 @@ struct RawConfig {
     models: BTreeMap<String, aine_models::ModelConfig>,
     #[serde(default)]
     secrets: SecretsSection,
+    #[serde(default)]
+    files: FilesSection,
     #[serde(default)]
     telemetry: Telemetry,
 }
@@ -180,6 +194,8 @@ pub struct Config {
     pub secrets: Redactor,
     /// `[telemetry]`.
     pub telemetry: Telemetry,
+    /// Which files runs may read and write: the project directory and `[files] allow`.
+    pub files: FileAccess,
 }
 
 impl Config {
@@ -196,6 +212,7 @@ impl Config {
             models: BTreeMap::new(),
             telemetry: Telemetry::default(),
             secrets: Redactor::builtin(),
+            files: FileAccess::new(project_dir),
         }
     }
 
@@ -265,6 +282,7 @@ impl Config {
             models: raw.models,
             secrets,
             telemetry: raw.telemetry,
+            files: FileAccess::new(project_dir).with_allowed(&raw.files.allow),
         })
     }
 

@@ -26,6 +26,7 @@ pub struct EchoOutput {
 #[serde(deny_unknown_fields)]
 pub struct AppendInput {
     /// File to append to, relative to the project directory; created if missing.
+    #[schemars(extend("x-aine-path" = true))]
     pub path: String,
     /// One line of text; a newline is added.
     pub line: String,
@@ -79,7 +80,7 @@ pub fn register(registry: &mut Registry) -> Result<(), RegistryError> {
 }
 
 fn append(input: AppendInput, ctx: &BuiltinContext) -> Result<AppendOutput, BuiltinError> {
-    let path = ctx.resolve(&input.path);
+    let path = ctx.resolve(&input.path)?;
     let fail = |e: std::io::Error| {
         BuiltinError::new(format!("cannot append to `{}`: {e}", path.display()))
     };

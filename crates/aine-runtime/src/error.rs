@@ -24,6 +24,8 @@ pub enum Error {
     },
     #[error("the inputs do not match the workflow's `inputs`:\n  {}", .0.join("\n  "))]
     Inputs(Vec<String>),
+    #[error("the inputs name files a run may not use:\n  {}", .0.join("\n  "))]
+    PathRefused(Vec<String>),
     #[error("run {run} has already {status}; nothing to resume (start a new run with `aine run`)")]
     RunFinished { run: RunId, status: RunStatus },
     #[error(

@@ -11,6 +11,7 @@ mod clock;
 pub mod config;
 mod core_builtins;
 mod error;
+pub mod files;
 mod inputs;
 mod journal;
 pub mod metrics;
@@ -23,11 +24,13 @@ mod runtime;
 mod view;
 
 pub use builtin::{
-    Builtin, BuiltinContext, BuiltinError, CheckOutput, Registry, RegistryError, StepCatalog,
+    Builtin, BuiltinContext, BuiltinError, CheckOutput, PATH_KEYWORD, Registry, RegistryError,
+    StepCatalog,
 };
 pub use clock::{Clock, SystemClock};
 pub use config::Config;
 pub use error::{Error, Result};
+pub use files::{FileAccess, PathError};
 pub use inputs::parse_inputs;
 pub use model_step::DEFAULT_MAX_OUTPUT_TOKENS;
 pub use models::{

@@ -10,7 +10,7 @@
 //! `cargo run --release -p aine-sdlc --example ingest_rss`.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use aine_runtime::{BuiltinContext, Registry};
@@ -68,7 +68,7 @@ fn child(mode: &str, dir: &Path, file: &str) -> Result<(), Box<dyn std::error::E
     let sentences = match mode {
         "stream" => {
             let mut n = 0u64;
-            ingest_file(dir, file, "big", &mut |_| n += 1)?;
+            ingest_file(&dir.join(file), file, "big", &mut |_| n += 1)?;
             n
         }
         "collect" => ingest(dir, &[file.to_owned()])?.sentences.len() as u64,
@@ -79,7 +79,7 @@ fn child(mode: &str, dir: &Path, file: &str) -> Result<(), Box<dyn std::error::E
                 run: "run_01ARZ3NDEKTSV4RRFFQ69G5FAV".parse()?,
                 step: aine_types::StepId::new("ingest")?,
                 attempt: 1,
-                base_dir: PathBuf::from(dir),
+                files: aine_runtime::FileAccess::new(dir),
             };
             let builtin = registry.get("sources.ingest").ok_or("not registered")?;
             let out = builtin.call(serde_json::json!({ "sources": [file] }), &ctx)?;

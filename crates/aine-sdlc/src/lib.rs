@@ -64,8 +64,12 @@ pub fn register(registry: &mut Registry) -> Result<(), RegistryError> {
         "sources.ingest",
         "reads transcripts, notes, e-mails and captions into sentences with source refs",
         |input: IngestInput, ctx: &BuiltinContext| {
-            ingest::ingest(&ctx.base_dir, &input.sources)
-                .map_err(|e| BuiltinError::new(e.to_string()))
+            let sources = input
+                .sources
+                .iter()
+                .map(|given| Ok((given.clone(), ctx.resolve(given)?)))
+                .collect::<Result<Vec<_>, BuiltinError>>()?;
+            ingest::ingest_paths(&sources).map_err(|e| BuiltinError::new(e.to_string()))
         },
     )?;
     registry.register(

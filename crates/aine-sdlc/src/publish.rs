@@ -42,6 +42,7 @@ pub struct PublishInput {
     pub findings: Vec<PublishedFinding>,
     /// Directory to write into, relative to the project directory (default `spec`).
     #[serde(default)]
+    #[schemars(extend("x-aine-path" = true))]
     pub out_dir: Option<String>,
     /// Who approved the spec (the review gate's decider), if a person did.
     #[serde(default)]
@@ -109,10 +110,10 @@ pub fn spec_schema() -> Value {
     schema
 }
 
-/// Writes the spec files under `ctx.base_dir / out_dir`.
+/// Writes the spec files under `out_dir` (default `spec`) in the project directory.
 pub fn publish(input: PublishInput, ctx: &BuiltinContext) -> Result<PublishOutput, BuiltinError> {
     let out_rel = input.out_dir.clone().unwrap_or_else(|| "spec".to_owned());
-    let out = ctx.resolve(&out_rel);
+    let out = ctx.resolve(&out_rel)?;
     let by_id: BTreeMap<&str, &Sentence> = input
         .sentences
         .iter()

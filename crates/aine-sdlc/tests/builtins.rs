@@ -26,7 +26,7 @@ fn ctx(base_dir: &Path) -> BuiltinContext {
         run: "run_01ARZ3NDEKTSV4RRFFQ69G5FAV".parse().unwrap(),
         step: StepId::new("ingest").unwrap(),
         attempt: 1,
-        base_dir: base_dir.to_path_buf(),
+        files: aine_runtime::FileAccess::new(base_dir),
     }
 }
 

@@ -526,7 +526,7 @@ fn a_50_mb_transcript_streams() {
     drop(file);
     let mut count = 0u64;
     let mut last = None;
-    let summary = ingest_file(dir.path(), "big.txt", "big", &mut |s| {
+    let summary = ingest_file(&dir.path().join("big.txt"), "big.txt", "big", &mut |s| {
         count += 1;
         last = Some(s);
     })

@@ -30,7 +30,7 @@ fn ctx(dir: &Path) -> BuiltinContext {
         run: RunId::from_ulid(ulid::Ulid::from_parts(1, 1)),
         step: StepId::new("x").unwrap(),
         attempt: 1,
-        base_dir: dir.to_path_buf(),
+        files: aine_runtime::FileAccess::new(dir),
     }
 }
 

@@ -104,7 +104,7 @@ pub(crate) async fn run_items(
     let ids: Vec<RunId> = records.iter().map(|r| r.id).collect();
     let spend = store.spend_by_run(&ids).await?;
     let mut owners: BTreeMap<RunId, Vec<String>> = BTreeMap::new();
-    for gate in store.gates(None).await? {
+    for gate in store.gates_of_runs(&ids).await? {
         let roles = owners.entry(gate.run).or_default();
         if !roles.iter().any(|r| r == gate.owner_role.as_str()) {
             roles.push(gate.owner_role.to_string());
@@ -244,7 +244,7 @@ pub(crate) fn workflow_path(project: &FsPath, workflow: &str) -> ApiResult<PathB
         (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 413, body = ErrorBody),
-        (status = 422, description = "Invalid workflow or inputs; `errors` lists each", body = ErrorBody)
+        (status = 422, description = "Invalid workflow or inputs (`invalid_workflow`, `invalid_inputs`), or inputs naming files outside the project directory and `[files] allow` (`path_refused`); `errors` lists each", body = ErrorBody)
     ),
     security(("bearer" = []))
 )]

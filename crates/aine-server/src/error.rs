@@ -198,6 +198,11 @@ impl From<aine_runtime::Error> for ApiError {
                 errors: errors.clone(),
                 message: err.to_string(),
             },
+            E::PathRefused(ref errors) => ApiError::Unprocessable {
+                code: "path_refused",
+                errors: errors.clone(),
+                message: err.to_string(),
+            },
             E::EditNotAllowed { .. } | E::EditRequired { .. } => ApiError::Unprocessable {
                 code: "decision_not_allowed",
                 errors: Vec::new(),

@@ -310,6 +310,102 @@ async fn malformed_oversized_and_misdirected_bodies_are_refused() {
     check(s, StatusCode::BAD_REQUEST, &b);
 }
 
+/// Issue 14: a token holder could read any file the server can by naming it as a source.
+#[tokio::test]
+async fn inputs_naming_files_outside_the_project_are_refused_before_anything_is_journaled() {
+    let p = project().await;
+    let alice = p.token("alice").await;
+    let pat = p.token("pat").await;
+    let dir = p.dir.path();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(
+        outside.path().join("secret.md"),
+        "The secret shall be TOP-SECRET-42.\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(outside.path().join("secret.md"), dir.join("leak.md")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), dir.join("linked")).unwrap();
+    let secret = outside.path().join("secret.md").display().to_string();
+    for (source, kind) in [
+        (
+            "/etc/passwd",
+            "is an absolute path outside the project directory",
+        ),
+        (
+            secret.as_str(),
+            "is an absolute path outside the project directory",
+        ),
+        (
+            "../../../../etc/hostname",
+            "climbs out of the project directory",
+        ),
+        (
+            "workflows/../../x.md",
+            "climbs out of the project directory",
+        ),
+        ("leak.md", "leads through a symbolic link"),
+        ("linked/secret.md", "leads through a symbolic link"),
+    ] {
+        let body = json!({
+            "workflow": "workflows/requirements.workflow.yaml",
+            "inputs": { "sources": ["notes.md", source] },
+        })
+        .to_string();
+        let (status, b) = p.post("/api/v1/runs", Some(&pat), &body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{source}: {b}");
+        assert_eq!(b["error"]["code"], "path_refused", "{source}: {b}");
+        let errors = b["error"]["errors"].as_array().unwrap();
+        assert_eq!(errors.len(), 1, "{source}: {b}");
+        let error = errors[0].as_str().unwrap();
+        assert!(error.starts_with("step `ingest`, `sources`: "), "{error}");
+        assert!(error.contains(kind), "{source}: {error}");
+        assert!(error.contains("[files] allow"), "{error}");
+    }
+    // Nothing was journaled: no run exists, and no response or run ever held the file's text.
+    let (_, runs) = p.get("/api/v1/runs", Some(&alice)).await;
+    assert_eq!(runs, json!([]), "{runs}");
+    // A path inside the project still works.
+    let run = p
+        .start(
+            &pat,
+            "workflows/requirements.workflow.yaml",
+            json!({ "sources": ["notes.md"] }),
+        )
+        .await;
+    let (_, view) = p.get(&format!("/api/v1/runs/{run}"), Some(&alice)).await;
+    assert_eq!(view["steps"][0]["state"], "ok", "{view}");
+    assert!(!view.to_string().contains("TOP-SECRET-42"));
+}
+
+/// A path known only once an earlier step ran is checked when the builtin opens it: the step
+/// fails with the reason, and nothing is written outside the project.
+#[tokio::test]
+async fn a_path_from_an_earlier_step_is_refused_when_the_builtin_opens_it() {
+    let p = project().await;
+    let alice = p.token("alice").await;
+    let outside = tempfile::tempdir().unwrap();
+    let target = outside.path().join("owned.log");
+    std::fs::write(
+        p.dir.path().join("leak.workflow.yaml"),
+        format!(
+            "workflow: leak\nversion: 1\nowners:\n  release-owner: {{ role: release-owner }}\n\
+             steps:\n  - id: where\n    builtin: core.echo\n    with: {{ message: \"{}\" }}\n  \
+             - id: write\n    builtin: file.append\n    with: {{ path: \"{{{{ steps.where.output.message }}}}\", line: x }}\n",
+            target.display()
+        ),
+    )
+    .unwrap();
+    let run = p.start(&alice, "leak.workflow.yaml", json!({})).await;
+    let (_, view) = p.get(&format!("/api/v1/runs/{run}"), Some(&alice)).await;
+    assert_eq!(view["status"], "failed", "{view}");
+    let error = view["steps"][1]["error"].to_string();
+    assert!(
+        error.contains("is an absolute path outside the project directory"),
+        "{view}"
+    );
+    assert!(!target.exists());
+}
+
 #[tokio::test]
 async fn unknown_ids_are_404() {
     let p = project().await;

@@ -106,6 +106,31 @@ impl Store {
             .collect()
     }
 
+    /// The gates of `runs` (open and decided), oldest first; through the `gates_by_run` index,
+    /// so the cost follows the runs asked about, not every gate in the database.
+    ///
+    /// Errors: [`Error::Encode`] (never in practice: run ids are plain strings), database
+    /// errors, [`Error::Decode`] for a row this aine cannot read.
+    pub async fn gates_of_runs(&self, runs: &[RunId]) -> Result<Vec<GateRecord>> {
+        let ids: Vec<String> = runs.iter().map(ToString::to_string).collect();
+        let ids = serde_json::to_string(&ids).map_err(|source| Error::Encode {
+            kind: "run id list",
+            source,
+        })?;
+        let sql = format!(
+            "SELECT {GATE_COLUMNS} FROM gates \
+             WHERE run_id IN (SELECT value FROM json_each(?1)) ORDER BY opened_at_ms, id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(ids)
+            .fetch_all(&self.inner.reader)
+            .await
+            .map_err(|err| self.map_err(err))?;
+        rows.iter()
+            .map(|row| gate_from_row(self.path(), row))
+            .collect()
+    }
+
     /// One gate.
     ///
     /// Errors: [`Error::UnknownGate`].

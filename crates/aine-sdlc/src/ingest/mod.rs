@@ -22,7 +22,7 @@ mod split;
 mod text;
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use aine_spec::Sentence;
 use schemars::JsonSchema;
@@ -41,7 +41,7 @@ pub use text::{FILLER_WORDS, is_filler};
 pub struct IngestInput {
     /// Paths of the sources (transcripts, notes, e-mails, captions), relative to the project
     /// directory.
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1), extend("x-aine-path" = true))]
     pub sources: Vec<String>,
 }
 
@@ -164,16 +164,16 @@ fn looks_like_email(text: &str) -> bool {
 
 /// Ingests one source, handing each kept sentence to `on_sentence` as it is found.
 ///
-/// `file` is the path as given (resolved against `base_dir`) and `stem` the prefix of the
-/// sentence ids. Errors: missing, directory, empty, binary, non-UTF-8, malformed JSON or e-mail,
+/// `path` is the file to open, `file` the path as given (shown in messages and source refs)
+/// and `stem` the prefix of the sentence ids. Errors: missing, directory, empty, binary, non-UTF-8, malformed JSON or e-mail,
 /// over-long lines (see [`IngestError`]).
 pub fn ingest_file(
-    base_dir: &Path,
+    path: &Path,
     file: &str,
     stem: &str,
     on_sentence: &mut dyn FnMut(Sentence),
 ) -> Result<FileSummary, IngestError> {
-    let opened = read::open(&base_dir.join(file), file)?;
+    let opened = read::open(path, file)?;
     let format = detect_format(file, &opened.head);
     let bytes = opened.bytes;
     let mut seg = text::Segmenter::new(stem, file, on_sentence);
@@ -204,11 +204,21 @@ pub fn ingest_file(
     })
 }
 
-/// Ingests `sources` (paths relative to `base_dir`) in order.
+/// Ingests `sources` (paths relative to `base_dir`, not checked: for callers that choose their
+/// own files; the `sources.ingest` builtin confines paths first) in order, as [`ingest_paths`].
+pub fn ingest(base_dir: &Path, sources: &[String]) -> Result<IngestOutput, IngestError> {
+    let sources: Vec<(String, PathBuf)> = sources
+        .iter()
+        .map(|given| (given.clone(), base_dir.join(given)))
+        .collect();
+    ingest_paths(&sources)
+}
+
+/// Ingests `sources`, each (the path as given, the file to open), in order.
 ///
 /// Sentence ids use the file stem (`notes/kickoff.md` → `kickoff#0`); when two sources share a
 /// stem, the later one uses its whole path as given (`mail/kickoff.eml#0`) so ids stay unique.
-pub fn ingest(base_dir: &Path, sources: &[String]) -> Result<IngestOutput, IngestError> {
+pub fn ingest_paths(sources: &[(String, PathBuf)]) -> Result<IngestOutput, IngestError> {
     if sources.is_empty() {
         return Err(IngestError::NoSources);
     }
@@ -216,7 +226,7 @@ pub fn ingest(base_dir: &Path, sources: &[String]) -> Result<IngestOutput, Inges
     let mut seen_stems = BTreeSet::new();
     let mut sentences = Vec::new();
     let mut files = Vec::with_capacity(sources.len());
-    for file in sources {
+    for (file, path) in sources {
         if !seen_files.insert(file.as_str()) {
             return Err(IngestError::Duplicate { file: file.clone() });
         }
@@ -230,9 +240,7 @@ pub fn ingest(base_dir: &Path, sources: &[String]) -> Result<IngestOutput, Inges
         } else {
             file.clone()
         };
-        files.push(ingest_file(base_dir, file, &stem, &mut |s| {
-            sentences.push(s)
-        })?);
+        files.push(ingest_file(path, file, &stem, &mut |s| sentences.push(s))?);
     }
     Ok(IngestOutput { sentences, files })
 }

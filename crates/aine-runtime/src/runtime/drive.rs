@@ -1,0 +1,171 @@
+//! Driving a run: the engine's actions performed and their results journaled, until the run
+//! finishes or waits at a gate.
+
+use aine_engine::Action;
+use aine_types::{Event, GateId, RunId, RunStatus, StepId};
+use aine_workflow::{Autonomy, StepKind, Workflow};
+use serde_json::Value;
+use ulid::Ulid;
+
+use super::{Loaded, Observer, RunSummary, Runtime, Started, Unsaved, template_context};
+use crate::error::{Error, Result};
+
+impl Runtime {
+    /// Drives a run just created by [`Runtime::start`] (or prepared by [`Runtime::prepare`]:
+    /// its first commit creates it), as [`Runtime::drive`] does, without reading back from the
+    /// store what `start` has just written.
+    pub async fn drive_started(
+        &self,
+        started: Started,
+        observer: &dyn Observer,
+    ) -> Result<RunSummary> {
+        self.drive_loaded(&started.run, started.loaded, started.unsaved, observer)
+            .await
+    }
+
+    /// Continues a run that is neither finished nor waiting (e.g. after a crash).
+    pub async fn resume(&self, run: &RunId, observer: &dyn Observer) -> Result<RunSummary> {
+        let record = self.store.run(run).await?;
+        match record.status {
+            status if status.is_terminal() => Err(Error::RunFinished { run: *run, status }),
+            RunStatus::Waiting => {
+                let summary = self.summary(run).await?;
+                let waiting = summary.waiting.ok_or(Error::Corrupt {
+                    run: *run,
+                    message: "stored as waiting but no gate is open".to_owned(),
+                })?;
+                Err(Error::RunWaiting {
+                    run: *run,
+                    waiting: Box::new(waiting),
+                })
+            }
+            _ => self.drive(run, observer).await,
+        }
+    }
+
+    /// Drives `run` until it finishes or waits at a gate.
+    pub async fn drive(&self, run: &RunId, observer: &dyn Observer) -> Result<RunSummary> {
+        let loaded = self.load(run).await?;
+        self.drive_loaded(run, loaded, None, observer).await
+    }
+
+    async fn drive_loaded(
+        &self,
+        run: &RunId,
+        loaded: Loaded,
+        unsaved: Option<Unsaved>,
+        observer: &dyn Observer,
+    ) -> Result<RunSummary> {
+        let Loaded {
+            workflow,
+            mut state,
+            mut next_seq,
+        } = loaded;
+        observer.on_drive(run, &workflow, &state);
+        let mut journal = self.journal(*run, &workflow, observer, &mut next_seq);
+        if let Some(unsaved) = unsaved {
+            journal.create(unsaved);
+        }
+        while let Some(action) = state.next_actions().into_iter().next() {
+            if matches!(action, Action::AwaitDecision { .. }) {
+                break;
+            }
+            observer.on_action(run, &action);
+            match action {
+                Action::RunStep {
+                    step,
+                    attempt,
+                    resumed,
+                } => {
+                    journal.record(
+                        &mut state,
+                        Event::StepStarted {
+                            step: step.clone(),
+                            attempt,
+                        },
+                    )?;
+                    // The step's work is visible outside the run: what led to it first.
+                    journal.flush().await?;
+                    let begin = self.clock.now_ms();
+                    let (outcome, mut why) = self
+                        .execute(&mut journal, &mut state, &workflow, &step, attempt)
+                        .await?;
+                    if resumed {
+                        why.push_str(&format!(
+                            "; attempt {attempt}, after an interrupted attempt"
+                        ));
+                    }
+                    let duration_ms = u64::try_from(self.clock.now_ms() - begin).unwrap_or(0);
+                    let finished = Event::StepFinished {
+                        step,
+                        attempt,
+                        outcome,
+                        why,
+                        duration_ms,
+                    };
+                    journal.record(&mut state, finished)?;
+                }
+                Action::EvaluateGate { step } => {
+                    let ctx = template_context(run, &state);
+                    let (open, why) = gate_decision(&workflow, &step, &ctx);
+                    journal.record(&mut state, Event::GateEvaluated { step, open, why })?;
+                }
+                Action::OpenGate { step, .. } => {
+                    let owner = gate_role(&workflow, &step).ok_or_else(|| Error::Corrupt {
+                        run: *run,
+                        message: format!("step `{step}` is not a gate in the stored workflow"),
+                    })?;
+                    let gate = GateId::from_ulid(Ulid::from_datetime(self.system_time()));
+                    journal.record(&mut state, Event::GateOpened { step, gate, owner })?;
+                }
+                Action::FinishRun { status, why } => {
+                    journal.record(&mut state, Event::RunFinished { status, why })?;
+                }
+                Action::AwaitDecision { .. } => break,
+            }
+        }
+        journal.flush().await?;
+        Ok(self.summarize(run, &workflow, &state))
+    }
+}
+
+/// Whether gate `step` opens, and why, under its autonomy (DESIGN.md, "Words"):
+/// - `review`: the owner always decides;
+/// - `suggest`: the owner always decides, and only by `edit` (a person does the work);
+/// - `auto`: the gate opens when its `when` condition holds; otherwise the system approves by
+///   policy (recorded in the audit log as `gate.auto_approved`).
+///
+/// A condition that cannot be evaluated opens the gate: a gate is never skipped by an error.
+fn gate_decision(workflow: &Workflow, step: &StepId, ctx: &Value) -> (bool, String) {
+    let (holds, condition) = match workflow.eval_when(step, ctx) {
+        Ok(result) => result,
+        Err(e) => {
+            return (
+                true,
+                format!("condition could not be evaluated ({e}); opened to be safe"),
+            );
+        }
+    };
+    match workflow.gate_autonomy(step).unwrap_or_default() {
+        Autonomy::Review => (
+            true,
+            format!("autonomy `review`: the owner always decides ({condition})"),
+        ),
+        Autonomy::Suggest => (
+            true,
+            "autonomy `suggest`: a person must edit the output before it is used".to_owned(),
+        ),
+        Autonomy::Auto if holds => (true, format!("autonomy `auto`: {condition}")),
+        Autonomy::Auto => (
+            false,
+            format!("autonomy `auto`: {condition}, so the system approved by policy `auto`"),
+        ),
+    }
+}
+
+fn gate_role(workflow: &Workflow, step: &StepId) -> Option<aine_types::RoleName> {
+    match &workflow.step(step)?.kind {
+        StepKind::Gate(g) => Some(g.role.clone()),
+        _ => None,
+    }
+}
