@@ -105,6 +105,19 @@ fn invalid_workflows_are_reported_with_positions_and_exit_3() {
     );
 }
 
+/// Issue 14: `when: "a }} b"` made `aine validate` panic inside minijinja (exit 101).
+#[test]
+fn a_condition_with_a_block_end_is_an_error_at_its_position() {
+    for when in ["a }} b", "}} x", "x }}y"] {
+        check_invalid(
+            &format!(
+                "{HEAD}steps:\n  - id: a\n    builtin: core.echo\n    with: {{ message: x }}\n  - id: g\n    gate: {{ owner: po, when: \"{when}\" }}\n"
+            ),
+            &["wf.workflow.yaml:10:", "unexpected `}}`"],
+        );
+    }
+}
+
 #[test]
 fn several_errors_are_all_reported() {
     let workflow = format!(

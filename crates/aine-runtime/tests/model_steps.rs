@@ -29,6 +29,8 @@ enum Reply {
     Text(&'static str),
     RateLimited,
     ServerError,
+    /// The provider panics (a bug in it): the step must still end in a defined state.
+    Panic,
 }
 
 /// A fake provider for runtime tests: answers from a script, reports fixed usage, counts calls.
@@ -74,6 +76,7 @@ impl ChatModel for ScriptedModel {
                 status: 503,
                 message: "unavailable".into(),
             }),
+            Reply::Panic => panic!("index out of bounds in the provider"),
         }
     }
 }
@@ -286,6 +289,26 @@ async fn provider_errors_retry_then_fall_back() {
             .starts_with("fallback after `t/down` failed (server_error)"),
         "{c:?}"
     );
+}
+
+/// Issue 14: a panic inside a step ends the step `failed` with the reason, and the run `failed`,
+/// instead of leaving it `running` (or, over HTTP, dropping the connection).
+#[tokio::test]
+async fn a_panic_inside_a_step_fails_the_step_with_the_reason() {
+    let buggy = scripted("t/buggy", &[Reply::Panic]);
+    let (dir, rt) = setup(&workflow("t/buggy", "", ""), &[buggy], "0").await;
+    let (run, summary) = run_once(&dir, &rt).await;
+    assert_eq!(summary.status, RunStatus::Failed);
+    let view = rt.view(&run).await.unwrap();
+    let error = view.steps[0].error.clone().unwrap();
+    assert!(
+        error.contains(
+            "aine stopped unexpectedly in this step (index out of bounds in the provider)"
+        ),
+        "{error}"
+    );
+    // The run is finished: resuming has nothing to do.
+    assert!(rt.resume(&run, &Quiet).await.is_err());
 }
 
 #[tokio::test]

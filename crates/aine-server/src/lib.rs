@@ -170,10 +170,20 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// refuse cross-origin reads); bodies over [`BODY_LIMIT_BYTES`] get `413`.
 pub fn router(state: AppState) -> Router {
     let (router, _) = routes().split_for_parts();
-    router
-        .fallback(ui::not_found)
-        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
-        .with_state(state)
+    guarded(
+        router
+            .fallback(ui::not_found)
+            .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+            .with_state(state),
+    )
+}
+
+/// `router` behind the layer every response passes: a handler that panics (a bug) answers 500
+/// in the JSON error shape, its detail only in the server log, and the server keeps serving.
+pub fn guarded(router: Router) -> Router {
+    router.layer(tower_http::catch_panic::CatchPanicLayer::custom(
+        error::panic_response,
+    ))
 }
 
 /// Serves `state` on `addr` until `shutdown` resolves, then waits for runs being driven to

@@ -406,6 +406,32 @@ async fn a_path_from_an_earlier_step_is_refused_when_the_builtin_opens_it() {
     assert!(!target.exists());
 }
 
+/// Issue 14: a handler that panics answers 500 in the JSON error shape, without the detail.
+#[tokio::test]
+async fn a_panicking_handler_answers_500_in_the_json_error_shape() {
+    let app = aine_server::guarded(axum::Router::new().route(
+        "/boom",
+        axum::routing::get(|| async {
+            panic!("secret detail");
+            #[expect(unreachable_code, reason = "the handler panics before it answers")]
+            ""
+        }),
+    ));
+    let response =
+        tower::ServiceExt::oneshot(app, Request::get("/boom").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let body = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["error"]["code"], "internal");
+    assert_eq!(body["error"]["status"], 500);
+    assert!(!body.to_string().contains("secret detail"), "{body}");
+}
+
 #[tokio::test]
 async fn unknown_ids_are_404() {
     let p = project().await;

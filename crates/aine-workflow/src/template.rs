@@ -124,6 +124,13 @@ impl Templates {
 
     /// Compiles a condition (not stored: it is recompiled from its source when evaluated).
     pub fn check_condition(&self, source: &str) -> Result<Reads, CompileError> {
+        if let Some(col) = block_end_outside_brackets(source) {
+            return Err(CompileError {
+                message: "syntax error: unexpected `}}`; a condition is an expression, written without `{{ }}`".to_owned(),
+                line: Some(1 + source[..col].matches('\n').count()),
+                col: Some(source[..col].rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1),
+            });
+        }
         let expr = self
             .lenient
             .compile_expression_owned(source.to_owned())
@@ -222,6 +229,13 @@ impl Templates {
         source: &str,
         ctx: &Value,
     ) -> Result<(bool, String), RenderError> {
+        if block_end_outside_brackets(source).is_some() {
+            return Err(RenderError::Template {
+                step: step.clone(),
+                what: format!("condition `{source}`"),
+                message: "syntax error: unexpected `}}`".to_owned(),
+            });
+        }
         let value = self
             .lenient
             .compile_expression_owned(source.to_owned())
@@ -241,6 +255,35 @@ impl Templates {
         };
         Ok((open, why))
     }
+}
+
+/// The byte offset of a `}}` outside string literals and brackets, if `source` (an expression)
+/// has one. minijinja 2.24's lexer panics ("empty lexer stack", `lexer.rs:363`) when it meets
+/// one while compiling an expression (`a }} b`, `}} x`, `x -}}y`), so expressions are checked
+/// for it before they are compiled. Inside brackets (`{'a': {'b': 1}}`) and strings (`'}}'`)
+/// a `}}` is fine.
+pub(crate) fn block_end_outside_brackets(source: &str) -> Option<usize> {
+    let bytes = source.as_bytes();
+    let mut depth = 0usize;
+    let mut quote: Option<u8> = None;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match quote {
+            Some(_) if b == b'\\' => i += 1,
+            Some(q) if b == q => quote = None,
+            Some(_) => {}
+            None => match b {
+                b'\'' | b'"' => quote = Some(b),
+                b'(' | b'[' | b'{' => depth += 1,
+                b'}' if depth == 0 && bytes.get(i + 1) == Some(&b'}') => return Some(i),
+                b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+                _ => {}
+            },
+        }
+        i += 1;
+    }
+    None
 }
 
 /// The inner expression of a string that is exactly one `{{ ... }}` block.
@@ -315,6 +358,41 @@ mod tests {
         assert_eq!(single_expression(" {{- x -}} "), Some("x"));
         assert_eq!(single_expression("a {{ x }}"), None);
         assert_eq!(single_expression("{{ x }}{{ y }}"), None);
+    }
+
+    /// Issue 14: these made minijinja's lexer panic; now they are compile errors.
+    #[test]
+    fn a_block_end_in_a_condition_is_a_syntax_error_not_a_panic() {
+        let t = Templates::new();
+        for source in [
+            "a }} b",
+            "}} x",
+            "x }}y",
+            "a -}} b",
+            "x == \"}}\" and y }} z",
+        ] {
+            let e = t.check_condition(source).unwrap_err();
+            assert!(
+                e.message.contains("unexpected `}}`"),
+                "{source}: {}",
+                e.message
+            );
+            let step = StepId::new("s").unwrap();
+            let e = t.eval_condition(&step, source, &Value::Null).unwrap_err();
+            assert!(e.to_string().contains("unexpected `}}`"), "{source}: {e}");
+        }
+        let e = t.check_condition("a\n  }} b").unwrap_err();
+        assert_eq!((e.line, e.col), (Some(2), Some(3)));
+        for source in [
+            "x == '}}'",
+            "x in {'a': {'b': 1}}",
+            "(a }} b)",
+            "a %} b",
+            "x }",
+        ] {
+            assert_eq!(block_end_outside_brackets(source), None, "{source}");
+        }
+        assert!(t.check_condition("x in {'a': {'b': 1}}").is_ok());
     }
 
     #[test]

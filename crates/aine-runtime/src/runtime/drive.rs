@@ -1,12 +1,16 @@
 //! Driving a run: the engine's actions performed and their results journaled, until the run
 //! finishes or waits at a gate.
 
+use std::panic::AssertUnwindSafe;
+
 use aine_engine::Action;
 use aine_types::{Event, GateId, RunId, RunStatus, StepId};
 use aine_workflow::{Autonomy, StepKind, Workflow};
+use futures_util::FutureExt as _;
 use serde_json::Value;
 use ulid::Ulid;
 
+use super::step::failed;
 use super::{Loaded, Observer, RunSummary, Runtime, Started, Unsaved, template_context};
 use crate::error::{Error, Result};
 
@@ -87,9 +91,27 @@ impl Runtime {
                     // The step's work is visible outside the run: what led to it first.
                     journal.flush().await?;
                     let begin = self.clock.now_ms();
-                    let (outcome, mut why) = self
-                        .execute(&mut journal, &mut state, &workflow, &step, attempt)
-                        .await?;
+                    // A panic inside the step (a bug in aine or a library) ends the step
+                    // `failed` with the reason, so the run ends in a defined state.
+                    let executed = AssertUnwindSafe(self.execute(
+                        &mut journal,
+                        &mut state,
+                        &workflow,
+                        &step,
+                        attempt,
+                    ))
+                    .catch_unwind()
+                    .await;
+                    let (outcome, mut why) = match executed {
+                        Ok(result) => result?,
+                        Err(panic) => failed(
+                            format!(
+                                "aine stopped unexpectedly in this step ({}); this is a bug, please report it with `aine show`",
+                                panic_message(panic.as_ref())
+                            ),
+                            "step",
+                        ),
+                    };
                     if resumed {
                         why.push_str(&format!(
                             "; attempt {attempt}, after an interrupted attempt"
@@ -168,4 +190,13 @@ fn gate_role(workflow: &Workflow, step: &StepId) -> Option<aine_types::RoleName>
         StepKind::Gate(g) => Some(g.role.clone()),
         _ => None,
     }
+}
+
+/// The text of a panic's payload (`panic!("...")` gives a `&str` or a `String`).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
 }

@@ -177,6 +177,6 @@ impl Runtime {
     }
 }
 
-fn failed(error: String, why: &str) -> (Outcome, String) {
+pub(super) fn failed(error: String, why: &str) -> (Outcome, String) {
     (Outcome::Failed { error }, why.to_owned())
 }
