@@ -20,6 +20,8 @@ command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 # The web UI's end-to-end test (crates/aine-cli/tests/web_e2e.rs) drives a headless Chromium
 # through chromedriver; it fails, rather than skips, without them.
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+# scripts/schemathesis.sh installs schemathesis into a virtual environment under target/.
+python3 -c 'import ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
 [ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)
 if ((${#need_apt[@]})); then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi

@@ -7,3 +7,5 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/fetch-model.sh >/dev/null
 cargo test --workspace --locked
+# The HTTP API against its OpenAPI document (schemathesis, every check, fixed seed).
+bash scripts/schemathesis.sh

@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 use aine_store::{GateRecord, GateStatus, RunFilter};
 use aine_types::{Decision, GateId, PersonId, RunId, RunStatus};
 use axum::Json;
-use axum::extract::{FromRequest, Path, Query, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
@@ -25,6 +25,20 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 #[derive(Debug, FromRequest)]
 #[from_request(via(axum::Json), rejection(ApiError))]
 pub(crate) struct ApiJson<T>(pub T);
+
+/// A query string whose rejections (a value of the wrong type, a repeated parameter) are
+/// [`ApiError`]s: `400` in the JSON error shape, not axum's plain text.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub(crate) struct ApiQuery<T>(pub T);
+
+/// A URL-encoded form whose rejections (wrong content type, a missing field) are [`ApiError`]s.
+#[derive(Debug, FromRequest)]
+#[from_request(via(axum::Form), rejection(ApiError))]
+pub(crate) struct ApiForm<T>(pub T);
+
+/// The most runs one listing returns ([`RunsQuery::limit`]).
+pub(crate) const MAX_LIMIT: u32 = 1000;
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -82,9 +96,11 @@ pub(crate) struct RunItem {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct RunsQuery {
-    /// Only runs with this status: running, waiting, succeeded, failed, rejected.
+    /// Only runs with this status: running, waiting, succeeded, failed, rejected (empty: all).
+    #[param(pattern = "^(running|waiting|succeeded|failed|rejected)?$")]
     status: Option<String>,
-    /// At most this many runs (default 50, at most 1000).
+    /// At most this many runs (default 50).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 
@@ -98,7 +114,7 @@ pub(crate) async fn run_items(
     let records = store
         .runs(&RunFilter {
             status,
-            limit: Some(limit.clamp(1, 1000)),
+            limit: Some(limit.clamp(1, MAX_LIMIT)),
         })
         .await?;
     let ids: Vec<RunId> = records.iter().map(|r| r.id).collect();
@@ -159,12 +175,16 @@ pub(crate) fn parse_status(text: Option<&str>) -> ApiResult<Option<RunStatus>> {
 async fn list_runs(
     State(state): State<AppState>,
     _caller: Caller,
-    Query(query): Query<RunsQuery>,
+    ApiQuery(query): ApiQuery<RunsQuery>,
 ) -> ApiResult<Json<Vec<RunItem>>> {
     let status = parse_status(query.status.as_deref())?;
-    Ok(Json(
-        run_items(&state, status, query.limit.unwrap_or(50)).await?,
-    ))
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::BadRequest(format!(
+            "`limit={limit}` is out of range; use 1 to {MAX_LIMIT}"
+        )));
+    }
+    Ok(Json(run_items(&state, status, limit).await?))
 }
 
 /// A run to start.
@@ -244,6 +264,7 @@ pub(crate) fn workflow_path(project: &FsPath, workflow: &str) -> ApiResult<PathB
         (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 413, body = ErrorBody),
+        (status = 415, description = "The body is not sent as `application/json`", body = ErrorBody),
         (status = 422, description = "Invalid workflow or inputs (`invalid_workflow`, `invalid_inputs`), or inputs naming files outside the project directory and `[files] allow` (`path_refused`); `errors` lists each", body = ErrorBody)
     ),
     security(("bearer" = []))
@@ -361,7 +382,8 @@ pub(crate) fn gate_item(state: &AppState, g: &GateRecord) -> GateItem {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct GatesQuery {
-    /// `open` (default), `decided` or `all`.
+    /// `open` (the default, also when empty), `decided` or `all`.
+    #[param(pattern = "^(open|decided|all)?$")]
     status: Option<String>,
 }
 
@@ -381,10 +403,10 @@ struct GatesQuery {
 async fn list_gates(
     State(state): State<AppState>,
     _caller: Caller,
-    Query(query): Query<GatesQuery>,
+    ApiQuery(query): ApiQuery<GatesQuery>,
 ) -> ApiResult<Json<Vec<GateItem>>> {
     let status = match query.status.as_deref() {
-        None | Some("open") => Some(GateStatus::Open),
+        None | Some("" | "open") => Some(GateStatus::Open),
         Some("decided") => Some(GateStatus::Decided),
         Some("all") => None,
         Some(other) => {
@@ -518,6 +540,7 @@ pub(crate) async fn record_decision(
         (status = 404, body = ErrorBody),
         (status = 409, description = "Already decided", body = ErrorBody),
         (status = 413, body = ErrorBody),
+        (status = 415, description = "The body is not sent as `application/json`", body = ErrorBody),
         (status = 422, description = "The edit breaks the contract (`errors`), or the gate cannot be decided this way", body = ErrorBody)
     ),
     security(("bearer" = []))
@@ -584,6 +607,7 @@ pub(crate) async fn audit(state: &AppState, files: bool) -> ApiResult<AuditStatu
     params(AuditQuery),
     responses(
         (status = 200, body = AuditStatus),
+        (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody)
     ),
     security(("bearer" = []))
@@ -591,7 +615,7 @@ pub(crate) async fn audit(state: &AppState, files: bool) -> ApiResult<AuditStatu
 async fn audit_status(
     State(state): State<AppState>,
     _caller: Caller,
-    Query(query): Query<AuditQuery>,
+    ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<AuditStatus>> {
     Ok(Json(audit(&state, query.files).await?))
 }
@@ -600,6 +624,7 @@ async fn audit_status(
 #[into_params(parameter_in = Query)]
 struct MetricsQuery {
     /// Only runs started on or after this date (YYYY-MM-DD, UTC).
+    #[param(value_type = Option<String>, format = Date)]
     since: Option<String>,
 }
 
@@ -620,9 +645,9 @@ struct MetricsQuery {
 async fn metrics(
     State(state): State<AppState>,
     _caller: Caller,
-    Query(query): Query<MetricsQuery>,
+    ApiQuery(query): ApiQuery<MetricsQuery>,
 ) -> ApiResult<Json<aine_runtime::metrics::Metrics>> {
-    let since_ms = match query.since.as_deref().filter(|s| !s.is_empty()) {
+    let since_ms = match query.since.as_deref() {
         None => 0,
         Some(text) => text
             .parse::<jiff::civil::Date>()

@@ -161,6 +161,34 @@ pub(crate) fn panic_response(payload: Box<dyn std::any::Any + Send + 'static>) -
     ApiError::Internal(format!("a request handler panicked: {message}")).into_response()
 }
 
+impl From<axum::extract::rejection::QueryRejection> for ApiError {
+    fn from(rejection: axum::extract::rejection::QueryRejection) -> Self {
+        ApiError::BadRequest(format!(
+            "the query string is not valid: {}",
+            rejection.body_text()
+        ))
+    }
+}
+
+impl From<axum::extract::rejection::FormRejection> for ApiError {
+    fn from(rejection: axum::extract::rejection::FormRejection) -> Self {
+        match rejection.status() {
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType(
+                "send the form as `application/x-www-form-urlencoded`".to_owned(),
+            ),
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge {
+                limit: crate::BODY_LIMIT_BYTES,
+            },
+            StatusCode::UNPROCESSABLE_ENTITY => ApiError::Unprocessable {
+                code: "invalid_form",
+                errors: vec![rejection.body_text()],
+                message: "the form is not valid".to_owned(),
+            },
+            _ => ApiError::BadRequest(format!("the form is not valid: {}", rejection.body_text())),
+        }
+    }
+}
+
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         match rejection.status() {

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aine_types::{Event as JournalEvent, JournalEntry, RunId};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
@@ -23,7 +23,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::api::parse_run;
+use crate::api::{ApiQuery, parse_run};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 
@@ -147,6 +147,7 @@ fn sse_event(entry: &JournalEntry) -> Event {
     ),
     responses(
         (status = 200, description = "An event stream: `id` journal seq, `event` the event type, `data` the journal entry", content_type = "text/event-stream", body = String),
+        (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody)
     ),
@@ -156,7 +157,7 @@ pub(crate) async fn run_events(
     State(state): State<AppState>,
     _caller: Caller,
     Path(run): Path<String>,
-    Query(query): Query<EventsQuery>,
+    ApiQuery(query): ApiQuery<EventsQuery>,
     headers: HeaderMap,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let run = parse_run(&run)?;

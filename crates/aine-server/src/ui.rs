@@ -7,7 +7,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use aine_store::GateStatus;
 use aine_types::Decision;
-use axum::Form;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -19,7 +18,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::api::{gate_item, parse_gate, parse_run, parse_status, record_decision, run_items};
+use crate::api::{
+    ApiForm, ApiQuery, gate_item, parse_gate, parse_run, parse_status, record_decision, run_items,
+};
 use crate::auth::{COOKIE, Caller};
 use crate::error::ApiError;
 
@@ -163,10 +164,7 @@ struct NextQuery {
 /// The sign-in form (paste a token).
 #[utoipa::path(get, path = "/login", tag = "ui", params(NextQuery),
     responses((status = 200, description = "HTML", content_type = "text/html", body = String)))]
-async fn login_page(
-    State(state): State<AppState>,
-    axum::extract::Query(q): axum::extract::Query<NextQuery>,
-) -> Response {
+async fn login_page(State(state): State<AppState>, ApiQuery(q): ApiQuery<NextQuery>) -> Response {
     render(
         &state,
         "login.html",
@@ -187,11 +185,13 @@ struct LoginForm {
     request_body(content = LoginForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Signed in; redirected"),
-        (status = 401, description = "HTML form with the error", content_type = "text/html", body = String)))]
+        (status = 401, description = "HTML form with the error", content_type = "text/html", body = String),
+        (status = 415, description = "The form is not sent as `application/x-www-form-urlencoded`", body = crate::error::ErrorBody),
+        (status = 422, description = "The form lacks a field", body = crate::error::ErrorBody)))]
 async fn login(
     State(state): State<AppState>,
     jar: CookieJar,
-    Form(form): Form<LoginForm>,
+    ApiForm(form): ApiForm<LoginForm>,
 ) -> Response {
     let token = form.token.trim().to_owned();
     let next = safe_next(form.next.as_deref());
@@ -229,21 +229,25 @@ async fn logout(jar: CookieJar) -> Response {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 struct RunsPageQuery {
-    /// Only runs with this status.
+    /// Only runs with this status (empty: all).
+    #[param(pattern = "^(running|waiting|succeeded|failed|rejected)?$")]
     status: Option<String>,
 }
 
 /// The runs list: status, workflow, owner, cost and age.
 #[utoipa::path(get, path = "/", tag = "ui", params(RunsPageQuery),
     responses((status = 200, description = "HTML", content_type = "text/html", body = String),
-              (status = 303, description = "Not signed in: to the login form")))]
+              (status = 303, description = "Not signed in: to the login form"),
+              (status = 400, description = "A malformed query (JSON), or an unknown status (HTML)", content((crate::error::ErrorBody = "application/json"), (String = "text/html")))))]
 async fn runs_page(
     State(state): State<AppState>,
     caller: Option<Caller>,
     uri: OriginalUri,
-    axum::extract::Query(q): axum::extract::Query<RunsPageQuery>,
+    query: Result<ApiQuery<RunsPageQuery>, ApiError>,
 ) -> Page {
+    // Who asks comes first: a malformed query from someone not signed in goes to the login.
     let caller = signed_in(caller, &uri).map_err(IntoResponse::into_response)?;
+    let ApiQuery(q) = query.map_err(IntoResponse::into_response)?;
     let result = async {
         let status = parse_status(q.status.as_deref())?;
         run_items(&state, status, 200).await
@@ -480,6 +484,7 @@ async fn gate_page(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct DecisionForm {
     /// `approve`, `reject` or `edit`.
+    #[schema(pattern = "^(approve|reject|edit)$")]
     decision: String,
     #[serde(default)]
     reason: String,
@@ -494,13 +499,16 @@ struct DecisionForm {
     params(("gate" = String, Path, description = "Gate id")),
     request_body(content = DecisionForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 303, description = "Decided; to the run page"),
-              (status = 422, description = "HTML with the errors next to the field", content_type = "text/html", body = String)))]
+              (status = 404, description = "HTML", content_type = "text/html", body = String),
+              (status = 415, description = "The form is not sent as `application/x-www-form-urlencoded`", body = crate::error::ErrorBody),
+              (status = 400, description = "An unknown decision", content_type = "text/html", body = String),
+              (status = 422, description = "HTML with the errors next to the field, or a form that lacks a field (JSON)", content((String = "text/html"), (crate::error::ErrorBody = "application/json")))))]
 async fn gate_decide(
     State(state): State<AppState>,
     caller: Option<Caller>,
     uri: OriginalUri,
     Path(gate): Path<String>,
-    Form(form): Form<DecisionForm>,
+    ApiForm(form): ApiForm<DecisionForm>,
 ) -> Page {
     let caller = signed_in(caller, &uri).map_err(IntoResponse::into_response)?;
     let again = |f: GateForm, status: StatusCode| {
@@ -590,14 +598,17 @@ struct AuditPageQuery {
 
 /// The audit chain's status.
 #[utoipa::path(get, path = "/audit", tag = "ui", params(AuditPageQuery),
-    responses((status = 200, description = "HTML", content_type = "text/html", body = String)))]
+    responses((status = 200, description = "HTML", content_type = "text/html", body = String),
+              (status = 400, description = "A malformed query", body = crate::error::ErrorBody)))]
 async fn audit_page(
     State(state): State<AppState>,
     caller: Option<Caller>,
     uri: OriginalUri,
-    axum::extract::Query(q): axum::extract::Query<AuditPageQuery>,
+    query: Result<ApiQuery<AuditPageQuery>, ApiError>,
 ) -> Page {
+    // Who asks comes first: a malformed query from someone not signed in goes to the login.
     let caller = signed_in(caller, &uri).map_err(IntoResponse::into_response)?;
+    let ApiQuery(q) = query.map_err(IntoResponse::into_response)?;
     match crate::api::audit(&state, q.files).await {
         Ok(audit) => Ok(render(
             &state,

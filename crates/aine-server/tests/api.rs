@@ -308,6 +308,28 @@ async fn malformed_oversized_and_misdirected_bodies_are_refused() {
         .get("/api/v1/metrics/runs?since=yesterday", Some(&alice))
         .await;
     check(s, StatusCode::BAD_REQUEST, &b);
+    // Issue 14: query values of the wrong type are JSON errors too (they were axum's plain
+    // text), limits are enforced as the document states, and an empty gate status is the default.
+    for path in [
+        "/api/v1/runs?limit=4398046511103",
+        "/api/v1/runs?limit=abc",
+        "/api/v1/runs?limit=1001",
+        "/api/v1/runs?limit=0",
+        "/api/v1/audit?files=null&files=null",
+        "/api/v1/runs/run_01ARZ3NDEKTSV4RRFFQ69G5FAV/events?after=null",
+        "/api/v1/metrics/runs?since=",
+    ] {
+        let (s, b) = p.get(path, Some(&alice)).await;
+        check(s, StatusCode::BAD_REQUEST, &b);
+        assert_eq!(b["error"]["code"], "bad_request", "{path}: {b}");
+        // Who asks is checked before what is asked.
+        let (s, b) = p.get(path, None).await;
+        check(s, StatusCode::UNAUTHORIZED, &b);
+    }
+    let (s, b) = p.get("/api/v1/runs?limit=1000", Some(&alice)).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, b) = p.get("/api/v1/gates?status=", Some(&alice)).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
 }
 
 /// Issue 14: a token holder could read any file the server can by naming it as a source.
