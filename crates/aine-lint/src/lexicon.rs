@@ -178,14 +178,36 @@ impl Lexicon {
         let inside = |a: &SmellMatch, b: &SmellMatch| b.start <= a.start && a.end <= b.end;
         let strictly_inside =
             |a: &SmellMatch, b: &SmellMatch| inside(a, b) && (b.end - b.start) > (a.end - a.start);
-        let kept: Vec<SmellMatch> = hits
+        // A match can only lie inside one that starts at most `longest` bytes before its end:
+        // with both lists sorted by start, each hit looks at that window only (linear overall,
+        // where comparing every pair was quadratic in the number of hits).
+        let longest = hits
             .iter()
-            .filter(|h| !exceptions.iter().any(|e| e.rule == h.rule && inside(h, e)))
-            .filter(|h| !hits.iter().any(|o| strictly_inside(h, o)))
+            .chain(&exceptions)
+            .map(|h| h.end - h.start)
+            .max()
+            .unwrap_or(0);
+        hits.sort_by_key(|h| (h.start, h.end, h.rule));
+        exceptions.sort_by_key(|h| (h.start, h.end, h.rule));
+        let around = |list: &'_ [SmellMatch], h: &SmellMatch| -> Vec<SmellMatch> {
+            let from = list.partition_point(|o| o.start + longest < h.end);
+            list.get(from..)
+                .unwrap_or_default()
+                .iter()
+                .take_while(|o| o.start <= h.start)
+                .copied()
+                .collect()
+        };
+        let mut kept: Vec<SmellMatch> = hits
+            .iter()
+            .filter(|h| {
+                !around(&exceptions, h)
+                    .iter()
+                    .any(|e| e.rule == h.rule && inside(h, e))
+            })
+            .filter(|h| !around(&hits, h).iter().any(|o| strictly_inside(h, o)))
             .copied()
             .collect();
-        let mut kept = kept;
-        kept.sort_by_key(|h| (h.start, h.end, h.rule));
         kept.dedup();
         kept
     }

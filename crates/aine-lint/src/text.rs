@@ -170,9 +170,61 @@ pub(crate) fn chars_before(text: &str, byte: usize) -> usize {
     text.get(..byte).map_or(0, |s| s.chars().count())
 }
 
+/// [`chars_before`] for many offsets of one text in O(log n) each: the byte offset of every
+/// multi-byte character and the extra bytes up to and including it. Built in one pass, so
+/// reporting many findings in one long item stays linear.
+#[derive(Debug, Default)]
+pub(crate) struct CharIndex {
+    /// (byte offset just past a multi-byte character, extra bytes up to there).
+    wide: Vec<(usize, usize)>,
+    len: usize,
+}
+
+impl CharIndex {
+    pub(crate) fn new(text: &str) -> Self {
+        let mut extra = 0;
+        let wide = text
+            .char_indices()
+            .filter(|(_, c)| c.len_utf8() > 1)
+            .map(|(at, c)| {
+                extra += c.len_utf8() - 1;
+                (at + c.len_utf8(), extra)
+            })
+            .collect();
+        CharIndex {
+            wide,
+            len: text.len(),
+        }
+    }
+
+    /// Characters before byte `byte` (as [`chars_before`] on the text; 0 past its end).
+    pub(crate) fn chars_before(&self, byte: usize) -> usize {
+        if byte > self.len {
+            return 0;
+        }
+        let passed = self.wide.partition_point(|&(end, _)| end <= byte);
+        let extra = passed.checked_sub(1).map_or(0, |i| self.wide[i].1);
+        byte - extra
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_char_index_counts_as_chars_before_does() {
+        for text in ["", "plain ascii", "naïve café — ok", "日本語 text ✓"] {
+            let index = CharIndex::new(text);
+            for (byte, _) in text.char_indices().chain([(text.len(), ' ')]) {
+                assert_eq!(
+                    index.chars_before(byte),
+                    chars_before(text, byte),
+                    "{text} @ {byte}"
+                );
+            }
+        }
+    }
 
     fn words(text: &str) -> Vec<&str> {
         let mut t = Vec::new();

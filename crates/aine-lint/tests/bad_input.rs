@@ -107,3 +107,36 @@ fn hostile_and_odd_text_is_linted_not_fatal() {
     assert!(rules.contains(&"ears.no-shall".to_owned()), "{rules:?}");
     assert!(rules.contains(&"measure.no-unit".to_owned()), "{rules:?}");
 }
+
+/// Issue 14: one item holding tens of thousands of quantities, vague words or negated
+/// conditions. Each took time growing with the square (or cube) of the item's length: 16,000
+/// `1 ms` took 228 s. This test does not time anything (the benchmark measures the growth:
+/// `cargo bench -p aine-lint --bench lint`); at these sizes the old code would not finish
+/// within CI's limit, and the counts and the last finding's column are checked.
+#[test]
+fn one_huge_item_is_linted_in_linear_time() {
+    const N: usize = 20_000;
+    for (repeated, rule, per_repeat) in [
+        ("fast ", "smell.ambiguous", 1),
+        ("if it is not ", "smell.negative", 0),
+    ] {
+        let text = format!("The system shall be {}ok.\n", repeated.repeat(N));
+        let doc = parse(Path::new("big.txt"), &text, InputFormat::RequirementLines).unwrap();
+        let findings = aine_lint::lint(&doc, &LintOptions::default());
+        let hits: Vec<_> = findings
+            .iter()
+            .filter(|f| f.rule.to_string() == rule)
+            .collect();
+        assert_eq!(hits.len(), N * per_repeat, "{rule}");
+        if let Some(last) = hits.last() {
+            assert_eq!(
+                last.col,
+                "The system shall be ".len() + (N - 1) * repeated.len() + 1
+            );
+        }
+    }
+    let text = format!("The system shall answer in {}.\n", "1 ms, ".repeat(N));
+    let doc = parse(Path::new("big.txt"), &text, InputFormat::RequirementLines).unwrap();
+    let findings = aine_lint::lint(&doc, &LintOptions::default());
+    assert!(findings.iter().all(|f| f.line == 1));
+}

@@ -10,13 +10,15 @@ pub(crate) mod trace;
 use crate::finding::Finding;
 use crate::model::Document;
 use crate::rule::RuleId;
-use crate::text::{ascii, chars_before};
+use crate::text::{CharIndex, ascii};
 
 /// Collects findings with the index of the item they belong to.
 pub(crate) struct Sink<'d> {
     doc: &'d Document,
     disabled: &'d [RuleId],
     found: Vec<(usize, Finding)>,
+    /// The character index of the item findings were last reported on (they come item by item).
+    columns: Option<(usize, CharIndex)>,
 }
 
 impl<'d> Sink<'d> {
@@ -25,6 +27,7 @@ impl<'d> Sink<'d> {
             doc,
             disabled,
             found: Vec::new(),
+            columns: None,
         }
     }
 
@@ -52,11 +55,17 @@ impl<'d> Sink<'d> {
             (0, 0, span)
         } else if item.exact {
             match span {
-                Some((s, e)) => (
-                    item.line,
-                    item.col + chars_before(&item.text, s),
-                    Some((item.byte_in_line + s, item.byte_in_line + e)),
-                ),
+                Some((s, e)) => {
+                    let columns = match &mut self.columns {
+                        Some((i, columns)) if *i == index => columns,
+                        slot => &mut slot.insert((index, CharIndex::new(&item.text))).1,
+                    };
+                    (
+                        item.line,
+                        item.col + columns.chars_before(s),
+                        Some((item.byte_in_line + s, item.byte_in_line + e)),
+                    )
+                }
                 None => (item.line, item.col, None),
             }
         } else {

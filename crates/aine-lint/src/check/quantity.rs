@@ -9,7 +9,7 @@
 //! noun (`5 clicks`): that is, by nothing, punctuation, or a function word. `2 and 5 seconds`
 //! gives the `2` the unit of the `5`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::check::{Sink, slice};
 use crate::lexicon::lexicon;
@@ -269,18 +269,28 @@ pub(crate) struct Claim {
     shown: String,
 }
 
+/// How many words of the subject, and of the attribute before each quantity, key a claim: the
+/// nearest ones, found among at most four times as many tokens (`search | respond | | time`).
+/// Real requirements use far fewer; the bound keeps an adversarial item (thousands of numbers
+/// after thousands of words) linear.
+const KEY_WORDS: usize = 12;
+
 /// The quantities a requirement states after its binding keyword (token `keyword`).
 pub(crate) fn claims(text: &str, tokens: &[Token], keyword: usize) -> Vec<Claim> {
     let lower = |t: &Token| t.text(text).to_ascii_lowercase();
-    let subject: Vec<String> = tokens
-        .get(..keyword)
-        .unwrap_or_default()
+    let before = tokens.get(..keyword).unwrap_or_default();
+    let subject: Vec<String> = before
         .iter()
+        .rev()
+        .take(KEY_WORDS * 4)
         .map(lower)
         .filter(|w| !matches!(w.as_str(), "a" | "an" | "the" | "then"))
+        .take(KEY_WORDS)
         .collect();
+    let subject: Vec<&str> = subject.iter().rev().map(String::as_str).collect();
     let subject = subject.join(" ");
     let mut out: Vec<Claim> = Vec::new();
+    let mut keys: HashSet<String> = HashSet::new();
     for n in numbers(text, tokens) {
         if n.skip || n.token <= keyword {
             continue;
@@ -299,20 +309,24 @@ pub(crate) fn claims(text: &str, tokens: &[Token], keyword: usize) -> Vec<Claim>
                 COMPARATORS.contains(&w.as_str())
                     || matches!(w.as_str(), "to" | "of" | "at" | "in" | "for")
             });
-        let attribute: Vec<String> = tokens
+        let mut attribute: Vec<String> = tokens
             .get(keyword + 1..n.token)
             .unwrap_or_default()
             .iter()
+            .rev()
+            .take(KEY_WORDS * 4)
             .map(lower)
             .filter(|w| !is_stop_word(w) && !COMPARATORS.contains(&w.as_str()) && !is_number(w))
+            .take(KEY_WORDS)
             .map(|w| stem(&w))
             .collect();
+        attribute.reverse();
         let key = format!(
             "{subject}|{}|{}|{dimension}",
             attribute.join(" "),
             comparator.unwrap_or_default()
         );
-        if out.iter().any(|c| c.key == key) {
+        if !keys.insert(key.clone()) {
             continue;
         }
         let Some(t) = tokens.get(n.token) else {

@@ -68,12 +68,46 @@ fn message(rule: RuleId, words: &str) -> (String, String) {
     (m, s)
 }
 
+/// The token starting at byte `start` (tokens are in text order).
 fn token_at(tokens: &[Token], start: usize) -> Option<usize> {
-    tokens.iter().position(|t| t.start == start)
+    tokens.binary_search_by_key(&start, |t| t.start).ok()
+}
+
+/// The first token starting at or after byte `at`.
+fn token_from(tokens: &[Token], at: usize) -> Option<&Token> {
+    tokens.get(tokens.partition_point(|t| t.start < at))
+}
+
+/// What the smell filters need to know about an item, computed once so each match costs
+/// O(log n) and an item with thousands of matches stays linear.
+struct Context {
+    /// The first token that is a content word (a vague pronoun after one has an antecedent).
+    first_content: Option<usize>,
+    /// The byte offsets where condition openers (`if`, `when`, ...) end, in order.
+    opener_ends: Vec<usize>,
+    /// The byte offsets of `,` and `;`, in order.
+    separators: Vec<usize>,
+}
+
+impl Context {
+    fn new(text: &str, tokens: &[Token]) -> Self {
+        Context {
+            first_content: tokens.iter().position(|t| {
+                let w = t.text(text);
+                w.chars().any(char::is_alphabetic) && !is_function_word(&w.to_ascii_lowercase())
+            }),
+            opener_ends: tokens
+                .iter()
+                .filter(|t| CONDITION_OPENERS.contains(&t.text(text).to_ascii_lowercase().as_str()))
+                .map(|t| t.end)
+                .collect(),
+            separators: text.match_indices([',', ';']).map(|(at, _)| at).collect(),
+        }
+    }
 }
 
 /// A pronoun at a clause start with no content word before it in the item.
-fn is_vague_pronoun(text: &str, tokens: &[Token], m: &SmellMatch) -> bool {
+fn is_vague_pronoun(text: &str, tokens: &[Token], cx: &Context, m: &SmellMatch) -> bool {
     let Some(k) = token_at(tokens, m.start) else {
         return false;
     };
@@ -91,11 +125,7 @@ fn is_vague_pronoun(text: &str, tokens: &[Token], m: &SmellMatch) -> bool {
     if !clause_start {
         return false;
     }
-    let before = tokens.get(..k).unwrap_or_default();
-    let antecedent = before.iter().any(|t| {
-        let w = t.text(text);
-        w.chars().any(char::is_alphabetic) && !is_function_word(&w.to_ascii_lowercase())
-    });
+    let antecedent = cx.first_content.is_some_and(|first| first < k);
     if antecedent {
         return false;
     }
@@ -115,9 +145,7 @@ fn reference_has_target(text: &str, tokens: &[Token], m: &SmellMatch) -> bool {
     if !phrase.starts_with("as ") {
         return false;
     }
-    tokens
-        .iter()
-        .find(|t| t.start >= m.end)
+    token_from(tokens, m.end)
         .is_some_and(|t| REFERENCE_TARGETS.contains(&t.text(text).to_ascii_lowercase().as_str()))
 }
 
@@ -130,13 +158,14 @@ const CONDITION_OPENERS: &[&str] = &[
 
 /// Whether the negation `m` sits in a condition clause: a condition opener precedes it with no
 /// `,`/`;` in between.
-fn in_condition(text: &str, tokens: &[Token], m: &SmellMatch) -> bool {
-    tokens
-        .iter()
-        .rev()
-        .filter(|t| t.end <= m.start)
-        .take_while(|t| !slice(text, t.end, m.start).contains([',', ';']))
-        .any(|t| CONDITION_OPENERS.contains(&t.text(text).to_ascii_lowercase().as_str()))
+fn in_condition(cx: &Context, m: &SmellMatch) -> bool {
+    let openers = cx.opener_ends.partition_point(|&end| end <= m.start);
+    let Some(&opener) = openers.checked_sub(1).and_then(|i| cx.opener_ends.get(i)) else {
+        return false;
+    };
+    // A separator at or after the opener's end and before the match closes the clause.
+    let from = cx.separators.partition_point(|&at| at < opener);
+    cx.separators.get(from).is_none_or(|&at| at >= m.start)
 }
 
 /// `every 60 seconds`, `every day`: a frequency, not a universal claim.
@@ -144,7 +173,7 @@ fn is_frequency(text: &str, tokens: &[Token], m: &SmellMatch) -> bool {
     if !slice(text, m.start, m.end).eq_ignore_ascii_case("every") {
         return false;
     }
-    tokens.iter().find(|t| t.start >= m.end).is_some_and(|t| {
+    token_from(tokens, m.end).is_some_and(|t| {
         let w = t.text(text).to_ascii_lowercase();
         w.bytes().next().is_some_and(|b| b.is_ascii_digit())
             || lexicon().unit(&w).is_some_and(|u| u.dimension == "time")
@@ -162,16 +191,17 @@ pub(crate) fn check(
     means: Option<(usize, usize)>,
 ) {
     let text = item.text.as_str();
+    let cx = Context::new(text, tokens);
     for m in lexicon().smells(text) {
         if !sink.enabled(m.rule) {
             continue;
         }
         let keep = match m.rule {
-            RuleId::SmellVaguePronoun => is_vague_pronoun(text, tokens, &m),
+            RuleId::SmellVaguePronoun => is_vague_pronoun(text, tokens, &cx, &m),
             RuleId::SmellNegative => {
                 let in_means = item.kind != ItemKind::UserStory
                     || means.is_some_and(|(s, e)| s <= m.start && m.end <= e);
-                in_means && !in_condition(text, tokens, &m)
+                in_means && !in_condition(&cx, &m)
             }
             RuleId::SmellLoophole if item.kind == ItemKind::UserStory => {
                 means.is_some_and(|(s, e)| s <= m.start && m.end <= e)
