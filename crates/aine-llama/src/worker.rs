@@ -27,6 +27,9 @@ use crate::{FinishReason, Generation, Timings};
 pub(crate) struct Job {
     /// The rendered prompt.
     pub(crate) prompt: String,
+    /// Parse special-token text in the prompt as control tokens: on for a chat-templated prompt
+    /// (its markers; message text is defused, see `prompt::defuse`), off for the transcript.
+    pub(crate) parse_special: bool,
     /// GBNF grammar (start rule `root`) the answer must follow.
     pub(crate) grammar: Option<String>,
     pub(crate) max_output_tokens: u32,
@@ -162,8 +165,11 @@ fn admit(model: &LlamaModel, shape: Shape, id: i32, job: Job) -> Option<Seq> {
     let refuse = |reply: oneshot::Sender<_>, message: String| {
         let _ = reply.send(Err(ModelError::Unavailable { message }));
     };
-    // BOS as the vocabulary asks (Gemma: yes); special-token parsing off, see `prompt`.
-    let prompt = model.vocab().tokenize(job.prompt.as_bytes(), true, false);
+    // BOS as the vocabulary asks (Gemma: yes); special tokens parsed only in a chat template's
+    // markers, see `prompt`.
+    let prompt = model
+        .vocab()
+        .tokenize(job.prompt.as_bytes(), true, job.parse_special);
     if prompt.is_empty() {
         refuse(job.reply, "the prompt tokenized to nothing".to_owned());
         return None;

@@ -226,7 +226,7 @@ fn payload(n: usize, salt: u8) -> Vec<u8> {
         .collect()
 }
 
-/// A wheel holding `data/<file>.partNN` plus the usual clutter.
+/// A wheel holding one chunk member (either layout) plus the usual clutter.
 fn wheel(file: &str, part: usize, chunk: &[u8]) -> Vec<u8> {
     let mut out = std::io::Cursor::new(Vec::new());
     let mut zip = zip::ZipWriter::new(&mut out);
@@ -235,8 +235,13 @@ fn wheel(file: &str, part: usize, chunk: &[u8]) -> Vec<u8> {
     zip.start_file(format!("pkg{part}/__init__.py"), opts)
         .unwrap();
     zip.write_all(b"").unwrap();
-    zip.start_file(format!("pkg{part}/data/{file}.part{part:02}"), opts)
-        .unwrap();
+    // Both layouts on PyPI: gemma's `data/<file>.partNN`, the Qwen packages' `data/partNN.bin`.
+    let member = if part.is_multiple_of(2) {
+        format!("pkg{part}/data/part{part:02}.bin")
+    } else {
+        format!("pkg{part}/data/{file}.part{part:02}")
+    };
+    zip.start_file(member, opts).unwrap();
     zip.write_all(chunk).unwrap();
     zip.start_file(format!("pkg{part}-1.0.0.dist-info/METADATA"), opts)
         .unwrap();
@@ -270,6 +275,7 @@ fn fixture() -> Fixture {
         hf_file: "test-model.gguf",
         pypi_chunks: packages,
         description: "test",
+        instruct: false,
     };
     let mut routes = HashMap::new();
     routes.insert(

@@ -34,7 +34,7 @@ pub use files::{FileAccess, PathError};
 pub use inputs::parse_inputs;
 pub use model_step::DEFAULT_MAX_OUTPUT_TOKENS;
 pub use models::{
-    LOCAL_MODEL, ModelBuilder, ModelEntry, Models, configured as configured_models,
+    LOCAL_MODEL, LOCAL_MODELS, ModelBuilder, ModelEntry, Models, configured as configured_models,
     local_model_cache_path,
 };
 pub use redact::Redactor;

@@ -81,17 +81,38 @@ impl Models {
     }
 }
 
-/// The route name of the embedded local model.
-pub const LOCAL_MODEL: &str = "local/gemma-3-270m";
+/// The route name of the embedded local model, the first of the bundled workflows' routes.
+pub const LOCAL_MODEL: &str = "local/qwen2.5-coder-1.5b";
 
-/// Every model a project can route to: the shipped remote defaults, the embedded local model
-/// (unless configured otherwise), and the `[models]` of `aine.toml`, each with its price
-/// (configured override, else the bundled price table; local and replay models cost 0 USD).
+/// The local models every project can route to without configuring them: (route name, file in
+/// the user cache, context window in tokens). The same names and files as `aine-llama`'s
+/// catalog (`aine models pull NAME` fetches them; `aine-cli`'s tests check both agree).
+/// Context windows: 32K tokens for each (the Qwen2.5-Coder and Gemma 3 model cards).
+pub const LOCAL_MODELS: &[(&str, &str, u64)] = &[
+    (
+        "local/qwen2.5-coder-1.5b",
+        "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+        32_768,
+    ),
+    (
+        "local/qwen2.5-coder-0.5b",
+        "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+        32_768,
+    ),
+    ("local/gemma-3-270m", "gemma-3-270m-q4_k_m.gguf", 32_768),
+];
+
+/// Every model a project can route to: the shipped remote defaults, the local models of
+/// [`LOCAL_MODELS`] (unless configured otherwise), and the `[models]` of `aine.toml`, each with
+/// its price (configured override, else the bundled price table; local and replay models cost
+/// 0 USD).
 pub fn configured(config: &crate::Config, builder: Box<ModelBuilder>) -> Models {
     let mut configured = config.models.clone();
-    configured
-        .entry(LOCAL_MODEL.to_owned())
-        .or_insert_with(|| local_default(&config.project_dir));
+    for (name, file, context_window) in LOCAL_MODELS {
+        configured
+            .entry((*name).to_owned())
+            .or_insert_with(|| local_default(name, file, *context_window));
+    }
     let table = aine_models::PriceTable::bundled();
     let entries = aine_models::resolve_models(configured)
         .into_iter()
@@ -103,26 +124,27 @@ pub fn configured(config: &crate::Config, builder: Box<ModelBuilder>) -> Models 
     Models::new(entries, builder)
 }
 
-/// The embedded local model's default config: gemma-3-270m Q4_K_M from the user cache
-/// (`aine models pull local/gemma-3-270m`), or `AINE_LOCAL_MODEL` when set.
-fn local_default(_project_dir: &std::path::Path) -> ModelConfig {
+/// A local model's default config: its file in the user cache, or for [`LOCAL_MODEL`] the
+/// file `AINE_LOCAL_MODEL` names when set.
+fn local_default(name: &str, file: &str, context_window: u64) -> ModelConfig {
     let path = std::env::var_os("AINE_LOCAL_MODEL")
+        .filter(|_| name == LOCAL_MODEL)
         .map(std::path::PathBuf::from)
-        .or_else(local_model_cache_path);
+        .or_else(|| local_model_cache_path(file));
     ModelConfig {
-        // gemma-3-270m's context window is 32K tokens (Gemma 3 model card).
-        context_window: 32_768,
+        context_window,
         max_output_tokens: 2048,
         path,
-        ..ModelConfig::new(LOCAL_MODEL, aine_models::ProviderKind::Local)
+        ..ModelConfig::new(name, aine_models::ProviderKind::Local)
     }
 }
 
-/// `$XDG_CACHE_HOME/aine/models/gemma-3-270m-q4_k_m.gguf` (else under `$HOME/.cache`).
-pub fn local_model_cache_path() -> Option<std::path::PathBuf> {
+/// `$XDG_CACHE_HOME/aine/models/FILE` (else under `$HOME/.cache`): where `aine models pull`
+/// puts local model files.
+pub fn local_model_cache_path(file: &str) -> Option<std::path::PathBuf> {
     let base = std::env::var_os("XDG_CACHE_HOME")
         .map(std::path::PathBuf::from)
         .filter(|p| p.is_absolute())
         .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache")))?;
-    Some(base.join("aine/models/gemma-3-270m-q4_k_m.gguf"))
+    Some(base.join("aine/models").join(file))
 }

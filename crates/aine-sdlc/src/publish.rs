@@ -132,6 +132,14 @@ pub fn publish(input: PublishInput, ctx: &BuiltinContext) -> Result<PublishOutpu
                 .user_stories
                 .iter()
                 .map(|s| (s.id.as_str(), &s.sources)),
+        )
+        // Open questions rest on sentences too: the trace lists them like any item.
+        .chain(
+            input
+                .draft
+                .open_questions
+                .iter()
+                .map(|q| (q.id.as_str(), &q.sources)),
         );
     let mut trace_rows: Vec<[String; 8]> = Vec::new();
     for (item, sources) in item_sources {
@@ -340,11 +348,25 @@ fn markdown(spec: &PublishedSpec) -> String {
         md.push_str("None.\n");
     }
     for q in &spec.draft.open_questions {
+        // The question quotes what it asks about; its sources are named, not quoted again.
+        let named: Vec<String> = q
+            .sources
+            .iter()
+            .map(|id| {
+                match quote
+                    .get(id.as_str())
+                    .and_then(|s| s.source.speaker.as_ref())
+                {
+                    Some(speaker) => format!("`{id}` ({speaker})"),
+                    None => format!("`{id}`"),
+                }
+            })
+            .collect();
         md.push_str(&format!(
             "- **{}** {} ({})\n",
             q.id,
             q.text,
-            cite(&q.sources)
+            named.join("; ")
         ));
     }
     md

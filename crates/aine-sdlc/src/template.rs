@@ -1,23 +1,23 @@
-//! `requirements.template`: drafts EARS requirements and user stories from candidates without a
-//! model. It is the model step's `fallback_builtin`: used when no model is usable or the budget
-//! is spent, so a run always produces a reviewable draft.
+//! `requirements.template`: drafts a spec from candidates without a model. It is the draft step's
+//! `fallback_builtin`, used when no model gives a usable answer or the budget is spent, and it
+//! never rewrites speech into requirements (that is how "I'm gonna have to think on the spot
+//! now." became "The system shall think on the spot now.", and "we don't really need to
+//! consider that" lost its negation):
 //!
-//! Rules (deterministic, documented so reviewers know what they are looking at):
-//! - EARS pattern (Mavin et al., RE'09) from the sentence's opening clause: `if … (then)` →
-//!   unwanted behaviour, `when …` → event-driven, `while …` / `during …` → state-driven,
-//!   `where …` → optional feature, otherwise ubiquitous.
-//! - The response is the words after the first modal or desire cue (`should`, `must`, `need(s)
-//!   to`, `want(s)`, `would like`, …), with fillers removed; the subject is the noun phrase before
-//!   the cue when it names a thing (`the remote`), else `the system`.
-//! - A user story is drafted for each functional candidate with a desire cue: "As a user, I want
-//!   <response>, so that <the `so that` / `because` clause>", with one Given/When/Then criterion.
-//! - Candidates with hedges (`maybe`, `not sure`, `I don't know`, a question mark) become open
-//!   questions for stakeholders instead of being silently promoted to requirements.
+//! - A candidate becomes a requirement only when the sentence already *is* a clean statement
+//!   about the product ([`statement`]): a noun-phrase subject naming a thing (`the remote
+//!   control`), a binding modal (`shall`, `must`, `should`, `has to`, `needs to`; negated ones
+//!   keep their `not`), at least one word after it, an optional leading `if`/`when`/`while`/
+//!   `where` clause, and nothing of speech: no fillers or hedges, no `I`/`we`/`you`, no
+//!   disfluency markers, no question. Its text is the sentence's own words with the modal
+//!   normalised to `shall` (ISO/IEC/IEEE 29148:2018 §5.2.4) and the EARS pattern of its opening
+//!   clause (Mavin et al., RE'09).
+//! - Every other candidate becomes an open question that quotes the sentence, for the product
+//!   owner to answer; nothing is invented.
+//! - No user stories: a story's role, benefit and acceptance criteria cannot be read off one
+//!   spoken sentence, and a template that guesses them writes criteria nobody can test.
 
-use aine_spec::{
-    AcceptanceCriterion, Candidate, Category, Draft, EarsPattern, OpenQuestion, Requirement,
-    UserStory,
-};
+use aine_spec::{Candidate, Category, Draft, EarsPattern, OpenQuestion, Requirement};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -26,10 +26,12 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields)]
 pub struct TemplateInput {
     pub candidates: Vec<Candidate>,
-    /// The name used as the subject of requirements (default `the system`).
+    /// Unused since the template stopped writing `the system` into sentences that had no
+    /// subject; kept so that workflows setting it stay valid.
     #[serde(default)]
     pub system: Option<String>,
-    /// At most this many requirements (highest confidence first; default 200).
+    /// At most this many requirements and open questions together (highest confidence first;
+    /// default 200).
     #[serde(default)]
     pub max_items: Option<usize>,
 }
@@ -37,42 +39,43 @@ pub struct TemplateInput {
 /// Output of `requirements.template`: a draft, as the model step would have produced.
 pub type TemplateOutput = Draft;
 
-const MODAL_CUES: &[&str] = &[
-    "shall",
-    "must",
-    "should",
-    "needs to",
-    "need to",
-    "has to",
-    "have to",
-    "ought to",
-    "will need to",
-    "wants to",
-    "want to",
-    "want",
-    "wants",
-    "would like to",
-    "would like",
-    "we'd like",
-    "i'd like",
-    "needs",
-    "need",
-    "could",
-    "can",
+/// Binding modals, longest first, with whether they prohibit. `should` is a goal in ISO 29148,
+/// but stakeholders say `should` for what they require; the reviewer sees the source quoted.
+const MODALS: &[(&str, bool)] = &[
+    ("shall not", true),
+    ("must not", true),
+    ("should not", true),
+    ("mustn't", true),
+    ("shouldn't", true),
+    ("will need to", false),
+    ("needs to", false),
+    ("need to", false),
+    ("has to", false),
+    ("have to", false),
+    ("shall", false),
+    ("must", false),
+    ("should", false),
 ];
-const FILLERS: &[&str] = &[
+
+/// Words that mark a sentence as speech, not a statement: fillers, hedges, discourse markers.
+const SPEECH: &[&str] = &[
     "um",
     "uh",
     "erm",
     "er",
     "hmm",
     "mm",
+    "mm-hmm",
+    "uh-huh",
+    "yeah",
+    "okay",
+    "ok",
     "like",
-    "sort of",
+    "gonna",
+    "wanna",
+    "gotta",
+    "kinda",
     "sorta",
-    "kind of",
-    "you know",
-    "i mean",
     "basically",
     "actually",
     "just",
@@ -80,258 +83,234 @@ const FILLERS: &[&str] = &[
     "probably",
     "maybe",
     "perhaps",
-    "i think",
-    "i guess",
-];
-const HEDGES: &[&str] = &[
-    "maybe",
-    "not sure",
-    "don't know",
-    "i guess",
-    "perhaps",
     "might",
+    "guess",
+    "anyway",
+    "stuff",
+    "thing",
+    "things",
+    "something",
+    "whatever",
+    "etc",
 ];
 
-/// Drafts requirements, stories and open questions from `input.candidates`.
+/// Phrases that mark speech.
+const SPEECH_PHRASES: &[&str] = &[
+    "you know",
+    "i mean",
+    "sort of",
+    "kind of",
+    "i think",
+    "not sure",
+    "don't know",
+];
+
+/// First- and second-person words: a sentence with them is about the people, not the product.
+const PEOPLE: &[&str] = &[
+    "i", "i'm", "i'd", "i'll", "i've", "me", "my", "mine", "we", "we're", "we'd", "we'll", "we've",
+    "us", "our", "ours", "you", "you're", "you'd", "you'll", "you've", "your", "yours", "let's",
+];
+
+/// Words that may open a subject noun phrase.
+const DETERMINERS: &[&str] = &["the", "a", "an", "each", "every", "all", "this"];
+
+/// Words a subject may not contain: pronouns and verbs that show the words before the modal are
+/// a clause, not a noun phrase.
+const NOT_IN_SUBJECT: &[&str] = &[
+    "it", "they", "he", "she", "that", "there", "is", "are", "was", "were", "be", "been", "and",
+    "or", "but", "so", "if", "when", "then", "which", "who", "what", "because",
+];
+
+/// Pronouns that leave a response without a referent when they end it (`shall have it`).
+const DANGLING: &[&str] = &[
+    "it", "them", "this", "that", "these", "those", "there", "here",
+];
+
+/// A sentence that already is a clean requirement statement, in its own words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    pub pattern: EarsPattern,
+    /// The EARS requirement text (`If the battery is low, then the remote shall beep.`).
+    pub text: String,
+}
+
+/// Drafts requirements from the candidates that are clean statements and open questions from
+/// the rest (see the module docs).
 pub fn draft(input: &TemplateInput) -> Draft {
-    let system = input
-        .system
-        .clone()
-        .unwrap_or_else(|| "the system".to_owned());
     let mut candidates: Vec<&Candidate> = input.candidates.iter().collect();
     candidates.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
     candidates.truncate(input.max_items.unwrap_or(200));
-    // Keep source order within the chosen set, so the spec reads like the meeting.
+    // Source order within the chosen set, so the spec reads like the meetings.
     candidates.sort_by_key(|c| (c.source.file.clone(), c.source.sentence));
     let mut out = Draft::default();
     let mut seen = std::collections::HashSet::new();
     for c in candidates {
-        let lower = c.text.to_lowercase();
-        if HEDGES.iter().any(|h| contains_word(&lower, h)) || c.text.trim_end().ends_with('?') {
-            let id = format!("Q-{:03}", out.open_questions.len() + 1);
-            out.open_questions.push(OpenQuestion {
-                id,
-                text: format!("Confirm: \"{}\"", c.text.trim()),
-                items: Vec::new(),
-                sources: vec![c.source.id.clone()],
-            });
+        let said = strip_markers(&c.text);
+        if !seen.insert(said.to_lowercase()) {
             continue;
         }
-        let Some((subject, response)) = split(&c.text, &system) else {
-            continue;
-        };
-        let key = response.to_lowercase();
-        if !seen.insert(key) {
-            continue;
-        }
-        let (pattern, condition) = pattern_of(&c.text);
-        let text = ears(pattern, condition.as_deref(), &subject, &response);
-        let id = format!("REQ-{:03}", out.requirements.len() + 1);
-        out.requirements.push(Requirement {
-            id: id.clone(),
-            text,
-            pattern,
-            category: c.category,
-            sources: vec![c.source.id.clone()],
-        });
-        if c.category == Category::Functional && c.cues.iter().any(|cue| cue.starts_with("desire"))
-        {
-            let benefit = benefit_of(&c.text);
-            let story_id = format!("US-{:03}", out.user_stories.len() + 1);
-            let goal = response.clone();
-            let text = match &benefit {
-                Some(b) => format!("As a user, I want {subject} to {goal}, so that {b}."),
-                None => format!("As a user, I want {subject} to {goal}."),
-            };
-            out.user_stories.push(UserStory {
-                id: story_id,
-                text,
-                role: "user".to_owned(),
-                goal: format!("{subject} to {goal}"),
-                benefit,
-                acceptance_criteria: vec![AcceptanceCriterion {
-                    given: format!("{} is in use", capitalize(&subject)),
-                    when: "the user needs this capability".to_owned(),
-                    then: format!("{subject} shall {goal}"),
-                }],
-                sources: vec![c.source.id.clone()],
-            });
+        match statement(&c.text) {
+            Some(s) => {
+                let id = format!("REQ-{:03}", out.requirements.len() + 1);
+                out.requirements.push(Requirement {
+                    id,
+                    text: s.text,
+                    pattern: s.pattern,
+                    category: c.category,
+                    sources: vec![c.source.id.clone()],
+                });
+            }
+            None => {
+                let id = format!("Q-{:03}", out.open_questions.len() + 1);
+                out.open_questions.push(OpenQuestion {
+                    id,
+                    text: question(&said, c.category),
+                    items: Vec::new(),
+                    sources: vec![c.source.id.clone()],
+                });
+            }
         }
     }
     out
 }
 
-fn contains_word(haystack: &str, word: &str) -> bool {
-    haystack
-        .match_indices(word)
-        .any(|(i, _)| boundary(haystack, i) && boundary(haystack, i + word.len()))
-}
-
-fn boundary(s: &str, i: usize) -> bool {
-    let before = s[..i].chars().next_back();
-    let after = s[i..].chars().next();
-    let is_word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '\'');
-    i == 0 || i == s.len() || !(is_word(before) && is_word(after))
-}
-
-/// Removes fillers and collapses spaces.
-fn clean(text: &str) -> String {
-    let mut words: Vec<&str> = text
-        .split_whitespace()
-        .filter(|w| !matches!(*w, "," | "." | "{disfmarker}" | "{vocalsound}" | "{gap}"))
-        .collect();
-    let lower: Vec<String> = words.iter().map(|w| w.to_lowercase()).collect();
-    let mut keep = vec![true; words.len()];
-    for filler in FILLERS {
-        let parts: Vec<&str> = filler.split(' ').collect();
-        for i in 0..lower.len() {
-            if i + parts.len() <= lower.len()
-                && parts.iter().enumerate().all(|(k, p)| lower[i + k] == *p)
-            {
-                for k in 0..parts.len() {
-                    keep[i + k] = false;
-                }
-            }
-        }
-    }
-    let mut i = 0;
-    words.retain(|_| {
-        i += 1;
-        keep[i - 1]
-    });
-    // Repeated words from disfluency ("the the") collapse.
-    words.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
-    words
-        .join(" ")
-        .trim_matches(|c: char| c == ',' || c == ' ')
-        .to_owned()
-}
-
-/// Splits a candidate into (subject, response) around its first modal or desire cue.
-fn split(text: &str, system: &str) -> Option<(String, String)> {
-    let cleaned = clean(text);
-    let lower = cleaned.to_lowercase();
-    let (at, cue) = MODAL_CUES
-        .iter()
-        .filter_map(|cue| {
-            lower
-                .match_indices(cue)
-                .find(|(i, _)| boundary(&lower, *i) && boundary(&lower, i + cue.len()))
-                .map(|(i, _)| (i, *cue))
-        })
-        .min_by_key(|(i, cue)| (*i, std::cmp::Reverse(cue.len())))?;
-    let before = cleaned[..at].trim();
-    let mut response = cleaned[at + cue.len()..]
-        .trim()
-        .trim_start_matches("to ")
-        .trim_end_matches(['.', '!', ','])
-        .trim()
-        .to_owned();
-    // "we want a remote that is easy" -> response "have a remote that is easy"
-    let desire = matches!(
-        cue,
-        "want" | "wants" | "need" | "needs" | "would like" | "we'd like" | "i'd like"
-    );
-    if desire && !starts_with_verb(&response) {
-        response = format!("have {response}");
-    }
-    if response.split_whitespace().count() < 2 {
-        return None;
-    }
-    let subject = subject_of(before).unwrap_or_else(|| system.to_owned());
-    Some((subject, response))
-}
-
-/// The subject noun phrase before the cue, if it names a thing (`the remote`, `our product`).
-fn subject_of(before: &str) -> Option<String> {
-    let words: Vec<&str> = before.split_whitespace().collect();
-    let start = words.iter().rposition(|w| {
-        matches!(
-            w.to_lowercase().as_str(),
-            "the" | "a" | "an" | "our" | "this" | "that"
-        )
-    })?;
-    let phrase: Vec<String> = words[start..].iter().map(|w| w.to_lowercase()).collect();
-    if phrase.len() < 2 || phrase.len() > 5 {
-        return None;
-    }
-    let mut phrase = phrase.join(" ");
-    if let Some(rest) = phrase
-        .strip_prefix("a ")
-        .or_else(|| phrase.strip_prefix("an "))
-    {
-        phrase = format!("the {rest}");
-    }
-    Some(phrase)
-}
-
-fn starts_with_verb(response: &str) -> bool {
-    const VERBS: &[&str] = &[
-        "be", "have", "include", "allow", "support", "provide", "show", "display", "let", "use",
-        "make", "work", "cost", "fit", "look", "feel", "send", "store", "turn", "change", "switch",
-        "control", "find", "keep", "get", "give", "add", "remove", "go", "come", "run", "respond",
-        "light", "beep",
-    ];
-    response
-        .split_whitespace()
-        .next()
-        .is_some_and(|w| VERBS.contains(&w.to_lowercase().as_str()))
-}
-
-/// The EARS pattern and its precondition/trigger clause.
-fn pattern_of(text: &str) -> (EarsPattern, Option<String>) {
-    let cleaned = clean(text);
-    let lower = cleaned.to_lowercase();
-    let clause = |prefix: &str| -> Option<String> {
-        let rest = lower.strip_prefix(prefix)?;
-        let end = rest.find(',').or_else(|| rest.find(" then "))?;
-        Some(rest[..end].trim().to_owned())
+/// The open question for a sentence that states a need unclearly.
+fn question(said: &str, category: Category) -> String {
+    let what = match category {
+        Category::Functional => "what should the product do",
+        _ => "what should the product meet",
     };
-    for (prefix, pattern) in [
-        ("if ", EarsPattern::UnwantedBehaviour),
-        ("when ", EarsPattern::EventDriven),
-        ("whenever ", EarsPattern::EventDriven),
-        ("while ", EarsPattern::StateDriven),
-        ("during ", EarsPattern::StateDriven),
-        ("where ", EarsPattern::OptionalFeature),
-    ] {
-        if let Some(c) = clause(prefix) {
-            return (pattern, Some(c));
-        }
-    }
-    (EarsPattern::Ubiquitous, None)
+    format!("Is this a requirement, and if so, {what}? \"{said}\"")
 }
 
-fn ears(pattern: EarsPattern, condition: Option<&str>, subject: &str, response: &str) -> String {
-    let subject_cap = capitalize(subject);
-    match (pattern, condition) {
+/// `text` as an EARS requirement when it already is a clean statement about the product.
+pub fn statement(text: &str) -> Option<Statement> {
+    if text.contains('{') || text.contains('?') || text.contains(" - ") || text.contains("--") {
+        return None; // transcript markers, a question, a broken-off phrase
+    }
+    let sentence = text.trim().trim_end_matches(['.', '!']).trim();
+    let words: Vec<&str> = sentence.split_whitespace().collect();
+    if !(4..=30).contains(&words.len()) {
+        return None;
+    }
+    let lower: Vec<String> = words.iter().map(|w| normal(w)).collect();
+    if lower
+        .iter()
+        .any(|w| SPEECH.contains(&w.as_str()) || PEOPLE.contains(&w.as_str()) || w.is_empty())
+        || lower.windows(2).any(|p| p[0] == p[1])
+    {
+        return None;
+    }
+    let joined = lower.join(" ");
+    if SPEECH_PHRASES.iter().any(|p| contains_words(&joined, p)) {
+        return None;
+    }
+    // An opening condition clause, up to its comma.
+    let (pattern, condition, rest) = match opening(&words, &lower) {
+        Some((pattern, end)) => {
+            let clause = words[1..end].join(" ");
+            let clause = clause.trim_end_matches(" then").trim_end_matches(',');
+            (pattern, Some(clause.to_owned()), end)
+        }
+        None => (EarsPattern::Ubiquitous, None, 0),
+    };
+    let (modal_at, modal_len, prohibits) =
+        modal(&lower[rest..]).map(|(at, n, p)| (rest + at, n, p))?;
+    let subject = subject(&words[rest..modal_at], &lower[rest..modal_at])?;
+    let response: Vec<&str> = words[modal_at + modal_len..].to_vec();
+    let response_lower = &lower[modal_at + modal_len..];
+    if response.is_empty()
+        || response_lower
+            .last()
+            .is_some_and(|w| DANGLING.contains(&w.as_str()))
+        || response_lower
+            .iter()
+            .any(|w| MODALS.iter().any(|(m, _)| m == w))
+    {
+        return None;
+    }
+    let response = response.join(" ").trim_end_matches(',').to_owned();
+    let not = if prohibits { "not " } else { "" };
+    let text = match (pattern, condition) {
         (EarsPattern::UnwantedBehaviour, Some(c)) => {
-            format!("If {c}, then {subject} shall {response}.")
+            format!("If {c}, then {subject} shall {not}{response}.")
         }
-        (EarsPattern::EventDriven, Some(c)) => format!("When {c}, {subject} shall {response}."),
-        (EarsPattern::StateDriven, Some(c)) => format!("While {c}, {subject} shall {response}."),
+        (EarsPattern::EventDriven, Some(c)) => {
+            format!("When {c}, {subject} shall {not}{response}.")
+        }
+        (EarsPattern::StateDriven, Some(c)) => {
+            format!("While {c}, {subject} shall {not}{response}.")
+        }
         (EarsPattern::OptionalFeature, Some(c)) => {
-            format!("Where {c}, {subject} shall {response}.")
+            format!("Where {c}, {subject} shall {not}{response}.")
         }
-        _ => format!("{subject_cap} shall {response}."),
-    }
+        _ => format!("{} shall {not}{response}.", capitalize(&subject)),
+    };
+    Some(Statement { pattern, text })
 }
 
-/// The `so that` / `because` clause of a sentence, as a story's benefit.
-fn benefit_of(text: &str) -> Option<String> {
-    let cleaned = clean(text);
-    let lower = cleaned.to_lowercase();
-    for marker in [" so that ", " because ", " so "] {
-        if let Some(i) = lower.find(marker) {
-            let b = cleaned[i + marker.len()..]
-                .trim_end_matches(['.', '!', ','])
-                .trim();
-            if b.split_whitespace().count() >= 3 {
-                return Some(b.to_owned());
-            }
-        }
+/// A word lower-cased, with surrounding punctuation removed and curly apostrophes made straight.
+fn normal(word: &str) -> String {
+    word.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'' && c != '’')
+        .replace('’', "'")
+        .to_lowercase()
+}
+
+/// Whether `haystack` (words joined by single spaces) holds `phrase` as whole words.
+fn contains_words(haystack: &str, phrase: &str) -> bool {
+    format!(" {haystack} ").contains(&format!(" {phrase} "))
+}
+
+/// The EARS pattern of an opening `if`/`when`/`while`/`where` clause and the index of the first
+/// word after it: the clause ends at its first comma, and a `then` after the comma is skipped.
+fn opening(words: &[&str], lower: &[String]) -> Option<(EarsPattern, usize)> {
+    let pattern = match lower.first()?.as_str() {
+        "if" => EarsPattern::UnwantedBehaviour,
+        "when" | "whenever" => EarsPattern::EventDriven,
+        "while" | "during" => EarsPattern::StateDriven,
+        "where" => EarsPattern::OptionalFeature,
+        _ => return None,
+    };
+    let comma = words.iter().position(|w| w.ends_with(','))?;
+    let mut end = comma + 1;
+    if lower.get(end).is_some_and(|w| w == "then") {
+        end += 1;
     }
-    None
+    (comma >= 2).then_some((pattern, end))
+}
+
+/// The first binding modal in `lower`: (index, words it spans, whether it prohibits).
+fn modal(lower: &[String]) -> Option<(usize, usize, bool)> {
+    (0..lower.len()).find_map(|i| {
+        MODALS.iter().find_map(|(m, prohibits)| {
+            let parts: Vec<&str> = m.split(' ').collect();
+            let matches = lower
+                .get(i..i + parts.len())
+                .is_some_and(|w| w.iter().zip(&parts).all(|(a, b)| a == b));
+            matches.then_some((i, parts.len(), *prohibits))
+        })
+    })
+}
+
+/// The subject noun phrase (`The remote control` → `the remote control`), when the words before
+/// the modal are one: a determiner and one to four further words, none of them a pronoun or verb.
+fn subject(words: &[&str], lower: &[String]) -> Option<String> {
+    let first = lower.first()?;
+    if !DETERMINERS.contains(&first.as_str())
+        || !(2..=5).contains(&lower.len())
+        || lower[1..]
+            .iter()
+            .any(|w| NOT_IN_SUBJECT.contains(&w.as_str()) || DETERMINERS.contains(&w.as_str()))
+        || words.iter().any(|w| w.contains(',') || w.contains(';'))
+    {
+        return None;
+    }
+    let rest: Vec<&str> = words[1..].to_vec();
+    let determiner = match first.as_str() {
+        "a" | "an" | "this" => "the",
+        other => other,
+    };
+    Some(format!("{determiner} {}", rest.join(" ")))
 }
 
 fn capitalize(s: &str) -> String {
@@ -339,5 +318,120 @@ fn capitalize(s: &str) -> String {
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),
         None => String::new(),
+    }
+}
+
+fn strip_markers(text: &str) -> String {
+    text.split_whitespace()
+        .filter(|w| !(w.starts_with('{') && w.ends_with('}')))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `text` is a clean statement drafted as `expected`, or (None) is not.
+    fn check(text: &str, expected: Option<&str>) {
+        assert_eq!(
+            statement(text).map(|s| s.text).as_deref(),
+            expected,
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn only_clean_statements_become_requirements_in_their_own_words() {
+        check(
+            "The remote control should not have teletext.",
+            Some("The remote control shall not have teletext."),
+        );
+        check(
+            "The remote should be easy to use.",
+            Some("The remote shall be easy to use."),
+        );
+        check(
+            "A remote control must fit in one hand.",
+            Some("The remote control shall fit in one hand."),
+        );
+        check(
+            "If the battery is low, the remote should beep.",
+            Some("If the battery is low, then the remote shall beep."),
+        );
+        check(
+            "When the user presses a button, then the remote has to light up.",
+            Some("When the user presses a button, the remote shall light up."),
+        );
+        check(
+            "The price should be twenty five Euros.",
+            Some("The price shall be twenty five Euros."),
+        );
+        check(
+            "The device shouldn’t need a manual.",
+            Some("The device shall not need a manual."),
+        );
+    }
+
+    #[test]
+    fn speech_never_becomes_a_requirement() {
+        for text in [
+            // What the old template turned into "The system shall think on the spot now."
+            "I'm gonna have to think on the spot now.",
+            // ... and into "The system shall consider that in the functionality ...": the
+            // negation lost, the meaning inverted.
+            "Nobody uses teletext very much anymore, so we don't really need to consider that in the functionality of the of the remote control.",
+            "It should be it.",
+            "The remote should have it.",
+            "We want a remote that is easy to use.",
+            "The remote should, um, be yellow.",
+            "The the remote should be yellow.",
+            "Should the remote be yellow?",
+            "The remote should be {disfmarker} yellow.",
+            "You should see the prototype by Friday.",
+            "The buttons should maybe glow.",
+            "That is what the remote should do.",
+            "The remote should.",
+        ] {
+            check(text, None);
+        }
+    }
+
+    #[test]
+    fn the_rest_become_open_questions_quoting_the_sentence() {
+        let candidate = |i: u32, text: &str| Candidate {
+            text: text.to_owned(),
+            category: Category::Functional,
+            confidence: 0.7,
+            cues: vec!["modal:should".to_owned()],
+            topic: String::new(),
+            source: aine_spec::SourceRef {
+                id: format!("m#{i}"),
+                file: "m.json".to_owned(),
+                speaker: Some("PM".to_owned()),
+                turn: Some(i),
+                sentence: i,
+                start: 0,
+                end: 1,
+            },
+        };
+        let draft = draft(&TemplateInput {
+            candidates: vec![
+                candidate(1, "The remote control should not have teletext."),
+                candidate(2, "I'm gonna have to think on the spot now."),
+                candidate(3, "The remote control should not have teletext."),
+            ],
+            system: None,
+            max_items: None,
+        });
+        assert_eq!(draft.requirements.len(), 1);
+        assert_eq!(draft.requirements[0].sources, ["m#1"]);
+        assert!(draft.user_stories.is_empty());
+        assert_eq!(draft.open_questions.len(), 1);
+        assert_eq!(
+            draft.open_questions[0].text,
+            "Is this a requirement, and if so, what should the product do? \"I'm gonna have to think on the spot now.\""
+        );
+        assert_eq!(draft.open_questions[0].sources, ["m#2"]);
     }
 }

@@ -8,7 +8,7 @@
 //! written as `Speaker: text` notes. Each item runs the bundled workflow (ingest, detect,
 //! draft with its contract and its `requirements.citations` check builtin, lint) up to the
 //! review gate, in two tiers:
-//! - `local`: the route's local model (gemma-3-270m, in process); the route's remote models are
+//! - `local`: the route's local model (the bundled workflow's first, in process); the route's remote models are
 //!   refused by the harness, so an escalation ends in the fallback and nothing is paid for;
 //! - `template`: no model at all, so the step falls back to `requirements.template` at once.
 //!
@@ -96,11 +96,20 @@ pub async fn run(args: &Args) -> Result<()> {
         std::fs::write(project.join("workflows/prompts/draft.md.j2"), prompt)?;
     }
     let items = items(&meetings, project, chunks)?;
-    let local_path = aine_runtime::local_model_cache_path()
+    let (_, local_file, _) = aine_runtime::LOCAL_MODELS
+        .iter()
+        .find(|(name, _, _)| *name == aine_runtime::LOCAL_MODEL)
+        .context("the default local model is in LOCAL_MODELS")?;
+    let local_path = std::env::var_os("AINE_LOCAL_MODEL")
+        .map(PathBuf::from)
+        .or_else(|| aine_runtime::local_model_cache_path(local_file))
         .filter(|p| p.exists())
-        .or_else(|| std::env::var_os("AINE_LOCAL_MODEL").map(PathBuf::from))
-        .filter(|p| p.exists())
-        .context("the local model is not there: run `aine models pull local/gemma-3-270m`")?;
+        .with_context(|| {
+            format!(
+                "the local model is not there: run `aine models pull {}`",
+                aine_runtime::LOCAL_MODEL
+            )
+        })?;
 
     println!(
         "draft step on {} items: {} meetings alone, the {} together, {} chunks of {CHUNK} candidates; model file {}; {} prompt",
