@@ -303,6 +303,9 @@ fn markdown(spec: &PublishedSpec) -> String {
         }
     ));
     md.push_str("## Requirements (EARS)\n\n");
+    if spec.draft.requirements.is_empty() {
+        md.push_str("None drafted: no model gave a usable draft and no source sentence was already a clean statement; see the open questions.\n");
+    }
     for r in &spec.draft.requirements {
         md.push_str(&format!(
             "- **{}** ({:?}, {:?}): {}\n  - sources: {}\n",
@@ -314,6 +317,9 @@ fn markdown(spec: &PublishedSpec) -> String {
         ));
     }
     md.push_str("\n## User stories\n\n");
+    if spec.draft.user_stories.is_empty() {
+        md.push_str("None.\n\n");
+    }
     for s in &spec.draft.user_stories {
         md.push_str(&format!("### {}: {}\n\n", s.id, s.text));
         for ac in &s.acceptance_criteria {

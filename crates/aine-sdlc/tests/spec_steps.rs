@@ -213,6 +213,12 @@ fn template_lint_and_publish_on_a_real_meeting() {
     );
 
     let md = std::fs::read_to_string(d.join("spec/requirements.md")).unwrap();
+    if reqs.is_empty() {
+        assert!(
+            md.contains("## Requirements (EARS)\n\nNone drafted: "),
+            "{md}"
+        );
+    }
     for section in [
         "## Requirements (EARS)",
         "## User stories",
