@@ -210,13 +210,7 @@ impl Runtime {
         let record = self.store.run(run).await?;
         let workflow = self.stored_workflow(run, &record.workflow_path).await?;
         let journal = self.store.journal(run).await?;
-        let state =
-            RunState::fold(plan(&workflow), journal.iter().map(|e| &e.event)).map_err(|e| {
-                Error::Engine {
-                    run: *run,
-                    source: e,
-                }
-            })?;
+        let state = fold(run, plan(&workflow), &journal)?;
         Ok(Loaded {
             workflow,
             state,
@@ -228,6 +222,19 @@ impl Runtime {
         SystemTime::UNIX_EPOCH
             + Duration::from_millis(u64::try_from(self.clock.now_ms()).unwrap_or(0))
     }
+}
+
+/// `journal` folded into the engine state of `run` under `plan`.
+///
+/// # Errors
+/// [`Error::Engine`] when the journal does not fit the plan.
+pub(crate) fn fold(
+    run: &RunId,
+    plan: Plan,
+    journal: &[aine_types::JournalEntry],
+) -> Result<RunState> {
+    RunState::fold(plan, journal.iter().map(|e| &e.event))
+        .map_err(|source| Error::Engine { run: *run, source })
 }
 
 /// The engine's view of a workflow.

@@ -6,8 +6,8 @@ use aine_engine::{Action, RunState};
 use aine_types::{RunId, RunStatus};
 use aine_workflow::{StepKind, Workflow};
 
-use super::{Inspected, RunSummary, Runtime, Waiting, plan, template_context};
-use crate::error::{Error, Result};
+use super::{Inspected, RunSummary, Runtime, Waiting, fold, plan, template_context};
+use crate::error::Result;
 
 impl Runtime {
     /// The run as `aine show` presents it.
@@ -26,13 +26,7 @@ impl Runtime {
         let workflow = self.stored_workflow(run, &record.workflow_path).await?;
         let journal = self.store.journal(run).await?;
         let view = crate::run_view(&record, &workflow, &journal);
-        let state =
-            RunState::fold(plan(&workflow), journal.iter().map(|e| &e.event)).map_err(|e| {
-                Error::Engine {
-                    run: *run,
-                    source: e,
-                }
-            })?;
+        let state = fold(run, plan(&workflow), &journal)?;
         let context = template_context(run, &state);
         Ok(Inspected {
             workflow,

@@ -3,11 +3,11 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use aine_engine::{Action, Plan, RunState};
+use aine_engine::{Action, Plan};
 use aine_types::RunId;
 
-use super::{Runtime, plan};
-use crate::error::{Error, Result};
+use super::{Runtime, fold, plan};
+use crate::error::Result;
 
 impl Runtime {
     /// Folds every unfinished run (running or waiting) in one pass over the store and returns
@@ -31,12 +31,7 @@ impl Runtime {
                     plan
                 }
             };
-            let state = RunState::fold(plan, journal.iter().map(|e| &e.event)).map_err(|e| {
-                Error::Engine {
-                    run: record.id,
-                    source: e,
-                }
-            })?;
+            let state = fold(&record.id, plan, &journal)?;
             out.push((record.id, state.next_actions()));
         }
         Ok(out)

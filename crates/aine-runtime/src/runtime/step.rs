@@ -133,13 +133,18 @@ impl Runtime {
         Ok(Checker {
             builtin,
             with,
-            ctx: BuiltinContext {
-                run: *run,
-                step: step.clone(),
-                attempt,
-                files: self.config.files.clone(),
-            },
+            ctx: self.builtin_context(run, step, attempt),
         })
+    }
+
+    /// What a builtin of `step` knows about where it runs.
+    fn builtin_context(&self, run: &RunId, step: &StepId, attempt: u32) -> BuiltinContext {
+        BuiltinContext {
+            run: *run,
+            step: step.clone(),
+            attempt,
+            files: self.config.files.clone(),
+        }
     }
 
     /// Renders the step's `with` and calls builtin `name` on a blocking thread.
@@ -163,12 +168,7 @@ impl Runtime {
             Ok(input) => input,
             Err(e) => return failed(format!("cannot render `with`: {e}"), &why),
         };
-        let ctx = BuiltinContext {
-            run: *run,
-            step: step.clone(),
-            attempt,
-            files: self.config.files.clone(),
-        };
+        let ctx = self.builtin_context(run, step, attempt);
         match tokio::task::spawn_blocking(move || builtin.call(input, &ctx)).await {
             Ok(Ok(value)) => (Outcome::Ok { value }, why),
             Ok(Err(e)) => failed(e.to_string(), &why),
