@@ -224,6 +224,20 @@ impl Runtime {
     }
 }
 
+/// The SHA-256 of the workflow a run started with, from its `RunStarted` entry (empty for a
+/// journal without one): with the workflow's path, what tells two versions of a file apart.
+pub(crate) fn started_sha256(journal: &[aine_types::JournalEntry]) -> String {
+    journal
+        .first()
+        .and_then(|e| match &e.event {
+            Event::RunStarted {
+                workflow_sha256, ..
+            } => Some(workflow_sha256.clone()),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
 /// `journal` folded into the engine state of `run` under `plan`.
 ///
 /// # Errors

@@ -419,3 +419,34 @@ async fn a_view_takes_its_status_from_the_journal_it_lists() {
     ));
     assert_eq!(view.status, RunStatus::Waiting);
 }
+
+/// Issue 18, bug 1: recovery cached a run's plan by the workflow's *path*, so after the file was
+/// edited, a later run was folded against an earlier run's plan (and failed to fold, or got the
+/// wrong next actions). Each run is folded against the workflow it started with.
+#[tokio::test]
+async fn recovery_folds_each_run_against_the_workflow_it_started_with() {
+    let (dir, rt) = setup(GATED).await;
+    let path = dir.path().join("wf.workflow.yaml");
+    let first = rt.start(&path, json!({"who": "x"})).await.unwrap().id();
+    rt.drive(&first, &Quiet).await.unwrap();
+    // The file is edited: a step before the gate.
+    let edited = GATED.replace(
+        "  - id: g\n",
+        "  - id: extra\n    builtin: core.echo\n    with: { message: more }\n  - id: g\n",
+    );
+    std::fs::write(&path, edited).unwrap();
+    let second = rt.start(&path, json!({"who": "y"})).await.unwrap().id();
+    rt.drive(&second, &Quiet).await.unwrap();
+
+    let recovered = rt.recover_unfinished().await.unwrap();
+    assert_eq!(recovered.len(), 2, "{recovered:?}");
+    for (run, actions) in recovered {
+        assert!(
+            matches!(
+                actions.as_slice(),
+                [aine_engine::Action::AwaitDecision { step, .. }] if step.as_str() == "g"
+            ),
+            "{run}: {actions:?}"
+        );
+    }
+}

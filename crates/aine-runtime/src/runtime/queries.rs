@@ -6,7 +6,9 @@ use aine_engine::{Action, RunState};
 use aine_types::{RunId, RunStatus};
 use aine_workflow::{StepKind, Workflow};
 
-use super::{Inspected, RunSummary, Runtime, Waiting, fold, plan, template_context};
+use super::{
+    Inspected, RunSummary, Runtime, Waiting, fold, plan, started_sha256, template_context,
+};
 use crate::error::Result;
 
 impl Runtime {
@@ -41,8 +43,9 @@ impl Runtime {
         let runs = self.store.journals_since(since_ms).await?;
         let mut publish_steps = std::collections::BTreeSet::new();
         let mut parsed = std::collections::BTreeSet::new();
-        for (record, _) in &runs {
-            if !parsed.insert(record.workflow_path.clone()) {
+        // Each version of a workflow file (path and SHA-256) is parsed once.
+        for (record, journal) in &runs {
+            if !parsed.insert((record.workflow_path.clone(), started_sha256(journal))) {
                 continue;
             }
             let source = self.store.workflow_source(&record.id).await?;
