@@ -205,6 +205,11 @@ fn detects_labelled_sentences() {
             Some(Category::Functional),
         ),
         ("Should we have a meeting tomorrow?", None),
+        // A question without its `?`, after the fillers a speaker opens with (ES2002b#118).
+        (
+            "Um, uh do you think maybe that's the only kind of essential requirements, and then things that would be nice",
+            None,
+        ),
         ("Mm-hmm.", None),
         ("I went to the shop yesterday and bought some bread.", None),
         ("Yeah, I have to send the minutes of this meeting.", None),
@@ -215,7 +220,7 @@ fn detects_labelled_sentences() {
         ),
     ]);
     assert_eq!(out.stats.candidates, 8);
-    assert_eq!(out.stats.questions, 1);
+    assert_eq!(out.stats.questions, 2);
     assert_eq!(out.stats.by_category.get(&Category::Functional), Some(&2));
 }
 

@@ -349,10 +349,21 @@ fn system_subject(words: &[String]) -> bool {
         .is_some_and(|w| SYSTEM_SUBJECTS.contains(&crate::detect::words::lemma(w).as_str()))
 }
 
+/// A question: a final `?`, or an auxiliary-pronoun opening (`do you`, `should we`) once the
+/// fillers and discourse words a speaker opens with (`um, uh do you think ...`, `so should
+/// we ...`) and transcript markers (`{disfmarker}`) are skipped.
 fn is_question(text: &str, words: &[String]) -> bool {
     if text.trim_end().ends_with('?') {
         return true;
     }
+    let opening = words
+        .iter()
+        .position(|w| {
+            !crate::ingest::is_filler(w)
+                && !matches!(w.as_str(), "disfmarker" | "vocalsound" | "gap")
+        })
+        .unwrap_or(words.len());
+    let words = &words[opening..];
     matches!(
         (words.first(), words.get(1)),
         (Some(aux), Some(pronoun))
