@@ -173,14 +173,13 @@ fn over_budget(scope: &str, budget: Option<&Budget>, spent: Spend, worst: Spend)
             worst.tokens()
         ));
     }
-    if let Some(limit) = budget.usd {
-        let limit_usd = aine_types::Decimal::try_from(limit).unwrap_or_default();
-        if (spent.usd + worst.usd).0 > limit_usd {
-            return Some(format!(
-                "{scope} budget ${limit}: spent {}, this call could cost {}",
-                spent.usd, worst.usd
-            ));
-        }
+    if let Some(limit) = budget.usd
+        && spent.usd + worst.usd > limit
+    {
+        return Some(format!(
+            "{scope} budget {limit}: spent {}, this call could cost {}",
+            spent.usd, worst.usd
+        ));
     }
     None
 }

@@ -363,6 +363,11 @@ mod tests {
             "When the user presses a button, then the remote has to light up.",
             Some("When the user presses a button, the remote shall light up."),
         );
+        // Issue 18, bug 3: the condition keeps its own case ("If the api fails" before).
+        check(
+            "If the API fails, the remote should show an error light.",
+            Some("If the API fails, then the remote shall show an error light."),
+        );
         check(
             "The price should be twenty five Euros.",
             Some("The price shall be twenty five Euros."),

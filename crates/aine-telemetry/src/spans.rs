@@ -489,7 +489,7 @@ fn remaining(a: &mut Vec<KeyValue>, prefix: &str, budget: Option<&Budget>, spent
     if let Some(limit) = budget.usd {
         a.push(KeyValue::new(
             format!("{prefix}.remaining_usd"),
-            limit - usd(&spent),
+            (limit.0 - spent.usd.0).to_f64().unwrap_or(0.0),
         ));
     }
     if let Some(limit) = budget.tokens {

@@ -40,8 +40,8 @@ pub struct Workflow {
 /// A hard cap on spending: USD and/or tokens (input plus output). Each value set is > 0.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Budget {
-    /// US dollars.
-    pub usd: Option<f64>,
+    /// US dollars, as the exact decimal written in the workflow (`0.50`).
+    pub usd: Option<aine_types::Usd>,
     /// Tokens, input and output together.
     pub tokens: Option<u64>,
 }

@@ -317,15 +317,22 @@ pub(crate) fn budget(d: &mut Diags, label: &str, node: &Node) -> Option<Budget> 
     let fields = Fields::open(d, label, node, &["usd", "tokens"])?;
     let mut ok = true;
     let usd = fields.get("usd").and_then(|n| {
+        // The number as written, read as an exact decimal (96-bit mantissa): no binary
+        // rounding, and a value beyond it (`1e30`) is an error here, not a $0 cap at run time.
         let v = match n {
             Node::Scalar(s) => match scalar_value(s) {
-                Value::Number(num) => num.as_f64(),
+                Value::Number(_) => {
+                    let text = s.as_str();
+                    text.parse::<aine_types::Decimal>()
+                        .or_else(|_| aine_types::Decimal::from_scientific(text))
+                        .ok()
+                }
                 _ => None,
             },
             _ => None,
         };
         match v {
-            Some(v) if v > 0.0 && v.is_finite() => Some(v),
+            Some(v) if v > aine_types::Decimal::ZERO => Some(aine_types::Usd(v)),
             _ => {
                 type_error(d, "`usd`", n, "a positive number of US dollars");
                 ok = false;

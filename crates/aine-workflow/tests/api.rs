@@ -80,7 +80,13 @@ fn the_full_example_parses_into_typed_steps() {
     assert_eq!(w.owners["product-owner"].as_str(), "product-owner");
     assert_eq!(w.autonomy, Autonomy::Review);
     let budget = w.budget.unwrap();
-    assert_eq!((budget.usd, budget.tokens), (Some(0.5), Some(400_000)));
+    assert_eq!(
+        (budget.usd, budget.tokens),
+        (
+            Some(aine_types::Usd("0.50".parse().unwrap())),
+            Some(400_000)
+        )
+    );
     assert_eq!(w.inputs.keys().collect::<Vec<_>>(), ["sources", "style"]);
     assert_eq!(w.path, fixture.path);
     let bytes = std::fs::read(&fixture.path).unwrap();
@@ -115,7 +121,10 @@ fn the_full_example_parses_into_typed_steps() {
     );
     assert_eq!(m.fallback_builtin.as_deref(), Some("requirements.template"));
     assert_eq!(m.check_builtin.as_deref(), Some("requirements.citations"));
-    assert_eq!(draft.budget.unwrap().usd, Some(0.2));
+    assert_eq!(
+        draft.budget.unwrap().usd,
+        Some(aine_types::Usd("0.2".parse().unwrap()))
+    );
     // the prompt reads `steps.ingest`
     assert_eq!(draft.depends_on, [id("ingest")]);
 

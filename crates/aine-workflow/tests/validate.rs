@@ -440,6 +440,27 @@ fn budgets_must_be_positive() {
     );
 }
 
+/// Issue 18, bug 5: a USD budget that does not fit an exact decimal (`1e30`) was accepted as
+/// an `f64` and became a $0 budget at run time (`Decimal::try_from(..).unwrap_or_default()`),
+/// refusing every call. It is a validation error now, at its position.
+#[test]
+fn a_budget_beyond_exact_decimals_is_refused_at_validation() {
+    check(
+        "
+        workflow: hello
+        version: 1
+        budget: { usd: 1.0e30 }
+        steps:
+          - id: a
+            builtin: file.append
+        ",
+        "
+        t.workflow.yaml:3:16: `usd` must be a positive number of US dollars, found `1e+30`
+        1 error
+        ",
+    );
+}
+
 #[test]
 fn model_step_details() {
     check(
