@@ -102,14 +102,7 @@ fn main() {
         "| {:<44} | {:>8} | {:>9} | {:>11} | {:>8} |",
         "input", "lines", "ms", "lines/s", "findings"
     );
-    println!(
-        "|{}|{}|{}|{}|{}|",
-        "-".repeat(46),
-        "-".repeat(10),
-        "-".repeat(11),
-        "-".repeat(13),
-        "-".repeat(10)
-    );
+    rule();
     for (name, text, format) in [
         (
             "PROMISE NFR requirement lines",
@@ -149,14 +142,7 @@ fn main() {
         "\n| {:<44} | {:>8} | {:>9} | {:>11} | {:>8} |",
         "one item, repeated phrase", "repeats", "ms", "us/repeat", "findings"
     );
-    println!(
-        "|{}|{}|{}|{}|{}|",
-        "-".repeat(46),
-        "-".repeat(10),
-        "-".repeat(11),
-        "-".repeat(13),
-        "-".repeat(10)
-    );
+    rule();
     let sizes: &[usize] = if full {
         &[4_000, 16_000, 64_000]
     } else {
@@ -194,14 +180,7 @@ fn main() {
             "\n| {:<44} | {:>8} | {:>9} | {:>11} | {:>8} |",
             "smell matching only (PROMISE lines)", "lines", "ms", "lines/s", "matches"
         );
-        println!(
-            "|{}|{}|{}|{}|{}|",
-            "-".repeat(46),
-            "-".repeat(10),
-            "-".repeat(11),
-            "-".repeat(13),
-            "-".repeat(10)
-        );
+        rule();
         let (time, hits) = best(runs, || {
             requirements
                 .lines()
@@ -222,6 +201,18 @@ fn main() {
         });
         row("regex alternation with \\b (Unicode)", n, time, hits);
     }
+}
+
+/// The Markdown rule under a table's header row.
+fn rule() {
+    println!(
+        "|{}|{}|{}|{}|{}|",
+        "-".repeat(46),
+        "-".repeat(10),
+        "-".repeat(11),
+        "-".repeat(13),
+        "-".repeat(10)
+    );
 }
 
 fn regex_escape(p: &str) -> String {

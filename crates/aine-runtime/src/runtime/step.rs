@@ -11,6 +11,16 @@ use crate::error::Result;
 use crate::journal::Journal;
 use crate::model_step::{Checker, ModelRun, StepResult};
 
+/// One attempt of one step, as its builtins see it: the workflow, what its templates see
+/// (`inputs`, `steps`, `run`, `step`), and where it stands.
+struct StepCall<'a> {
+    workflow: &'a Workflow,
+    context: &'a Value,
+    run: RunId,
+    step: &'a StepId,
+    attempt: u32,
+}
+
 impl Runtime {
     /// Executes a builtin or model step. Step failures are outcomes; `Err` only when journaling
     /// a model call fails.
@@ -31,10 +41,15 @@ impl Runtime {
         };
         let mut context = template_context(&run, state);
         context["step"] = json!({ "id": step, "attempt": attempt });
+        let call = StepCall {
+            workflow,
+            context: &context,
+            run,
+            step,
+            attempt,
+        };
         match kind {
-            StepKind::Builtin(b) => Ok(self
-                .run_builtin(&b.name, workflow, &context, step, attempt, &run)
-                .await),
+            StepKind::Builtin(b) => Ok(self.run_builtin(&b.name, &call).await),
             StepKind::Model(m) => {
                 let packed = match m.context_budget_tokens {
                     Some(limit) => {
@@ -58,8 +73,7 @@ impl Runtime {
                 };
                 let check = match &m.check_builtin {
                     None => None,
-                    Some(name) => match self.checker(name, workflow, &context, step, attempt, &run)
-                    {
+                    Some(name) => match self.checker(name, &call) {
                         Ok(check) => Some(check),
                         Err(message) => return Ok(failed(message, "model step")),
                     },
@@ -77,9 +91,7 @@ impl Runtime {
                     StepResult::NoAnswer(why) => match &m.fallback_builtin {
                         Some(fallback) => {
                             journal.flush().await?;
-                            let (outcome, how) = self
-                                .run_builtin(fallback, workflow, &context, step, attempt, &run)
-                                .await;
+                            let (outcome, how) = self.run_builtin(fallback, &call).await;
                             (outcome, format!("{how} as fallback: {why}"))
                         }
                         None => failed(
@@ -100,15 +112,7 @@ impl Runtime {
     /// Check builtin `name` of model step `step`, bound to the step's rendered `with`.
     /// Errors (the step's failure): the builtin is not registered as a check, or `with` does
     /// not render to an object.
-    fn checker(
-        &self,
-        name: &str,
-        workflow: &Workflow,
-        context: &Value,
-        step: &StepId,
-        attempt: u32,
-        run: &RunId,
-    ) -> std::result::Result<Checker, String> {
+    fn checker(&self, name: &str, call: &StepCall<'_>) -> std::result::Result<Checker, String> {
         let builtin = match self.registry.get(name) {
             Some(b) if self.registry.is_check(name) => b.clone(),
             _ => {
@@ -117,7 +121,7 @@ impl Runtime {
                 ));
             }
         };
-        let with = match workflow.render_with(step, context) {
+        let with = match call.workflow.render_with(call.step, call.context) {
             Ok(Value::Object(with)) => with,
             Ok(other) => {
                 return Err(format!(
@@ -133,30 +137,22 @@ impl Runtime {
         Ok(Checker {
             builtin,
             with,
-            ctx: self.builtin_context(run, step, attempt),
+            ctx: self.builtin_context(call),
         })
     }
 
-    /// What a builtin of `step` knows about where it runs.
-    fn builtin_context(&self, run: &RunId, step: &StepId, attempt: u32) -> BuiltinContext {
+    /// What a builtin of the step knows about where it runs.
+    fn builtin_context(&self, call: &StepCall<'_>) -> BuiltinContext {
         BuiltinContext {
-            run: *run,
-            step: step.clone(),
-            attempt,
+            run: call.run,
+            step: call.step.clone(),
+            attempt: call.attempt,
             files: self.config.files.clone(),
         }
     }
 
     /// Renders the step's `with` and calls builtin `name` on a blocking thread.
-    async fn run_builtin(
-        &self,
-        name: &str,
-        workflow: &Workflow,
-        context: &Value,
-        step: &StepId,
-        attempt: u32,
-        run: &RunId,
-    ) -> (Outcome, String) {
+    async fn run_builtin(&self, name: &str, call: &StepCall<'_>) -> (Outcome, String) {
         let why = format!("builtin `{name}`");
         let Some(builtin) = self.registry.get(name).cloned() else {
             return failed(
@@ -164,11 +160,11 @@ impl Runtime {
                 &why,
             );
         };
-        let input = match workflow.render_with(step, context) {
+        let input = match call.workflow.render_with(call.step, call.context) {
             Ok(input) => input,
             Err(e) => return failed(format!("cannot render `with`: {e}"), &why),
         };
-        let ctx = self.builtin_context(run, step, attempt);
+        let ctx = self.builtin_context(call);
         match tokio::task::spawn_blocking(move || builtin.call(input, &ctx)).await {
             Ok(Ok(value)) => (Outcome::Ok { value }, why),
             Ok(Err(e)) => failed(e.to_string(), &why),
