@@ -189,23 +189,24 @@ impl Lexicon {
             .unwrap_or(0);
         hits.sort_by_key(|h| (h.start, h.end, h.rule));
         exceptions.sort_by_key(|h| (h.start, h.end, h.rule));
-        let around = |list: &'_ [SmellMatch], h: &SmellMatch| -> Vec<SmellMatch> {
+        /// The matches of `list` (sorted by start) that could contain `h`.
+        fn around<'l>(list: &'l [SmellMatch], h: &SmellMatch, longest: usize) -> &'l [SmellMatch] {
             let from = list.partition_point(|o| o.start + longest < h.end);
-            list.get(from..)
-                .unwrap_or_default()
-                .iter()
-                .take_while(|o| o.start <= h.start)
-                .copied()
-                .collect()
-        };
+            let to = list.partition_point(|o| o.start <= h.start).max(from);
+            list.get(from..to).unwrap_or_default()
+        }
         let mut kept: Vec<SmellMatch> = hits
             .iter()
             .filter(|h| {
-                !around(&exceptions, h)
+                !around(&exceptions, h, longest)
                     .iter()
                     .any(|e| e.rule == h.rule && inside(h, e))
             })
-            .filter(|h| !around(&hits, h).iter().any(|o| strictly_inside(h, o)))
+            .filter(|h| {
+                !around(&hits, h, longest)
+                    .iter()
+                    .any(|o| strictly_inside(h, o))
+            })
             .copied()
             .collect();
         kept.dedup();

@@ -157,6 +157,8 @@ pub struct Registry {
     input_schemas: BTreeMap<String, Value>,
     /// The builtins registered with [`Registry::register_check`].
     checks: BTreeSet<String>,
+    /// Per builtin, the input properties marked [`PATH_KEYWORD`].
+    path_fields: BTreeMap<String, Vec<String>>,
 }
 
 impl Registry {
@@ -201,6 +203,8 @@ impl Registry {
         };
         self.input_schemas
             .insert(name.to_owned(), input.schema().clone());
+        self.path_fields
+            .insert(name.to_owned(), path_fields(input.schema()));
         self.builtins.insert(
             name.to_owned(),
             Arc::new(Builtin {
@@ -247,6 +251,12 @@ impl Registry {
         Ok(())
     }
 
+    /// The input properties of builtin `name` that name files ([`PATH_KEYWORD`]: a string or
+    /// a list of strings); empty for an unknown builtin.
+    pub fn path_fields(&self, name: &str) -> &[String] {
+        self.path_fields.get(name).map_or(&[], Vec::as_slice)
+    }
+
     /// Whether `name` was registered as a check builtin.
     pub fn is_check(&self, name: &str) -> bool {
         self.checks.contains(name)
@@ -261,6 +271,21 @@ impl Registry {
     pub fn iter(&self) -> impl Iterator<Item = &Arc<Builtin>> {
         self.builtins.values()
     }
+}
+
+/// The top-level properties of an input schema marked with [`PATH_KEYWORD`].
+fn path_fields(schema: &Value) -> Vec<String> {
+    schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .map(|props| {
+            props
+                .iter()
+                .filter(|(_, s)| s.get(PATH_KEYWORD) == Some(&Value::Bool(true)))
+                .map(|(name, _)| name.clone())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// What workflows are validated against: a registry's builtins and the configured models.

@@ -10,7 +10,7 @@
 //!   is refused.
 //!
 //! The check runs twice: when a run starts, on every path its inputs name (so a refused path is
-//! never journaled, and an HTTP client gets a 400), and when the builtin opens the file (for
+//! never journaled, and an HTTP client gets a 422 `path_refused`), and when the builtin opens the file (for
 //! paths known only later, and for links made in between).
 
 use std::path::{Component, Path, PathBuf};
@@ -65,16 +65,6 @@ impl FileAccess {
     pub fn with_allowed(mut self, allow: &[PathBuf]) -> Self {
         self.allowed = allow.iter().map(|d| self.project_dir.join(d)).collect();
         self
-    }
-
-    /// The project directory.
-    pub fn project_dir(&self) -> &Path {
-        &self.project_dir
-    }
-
-    /// The directories listed under `[files] allow`, resolved against the project directory.
-    pub fn allowed(&self) -> &[PathBuf] {
-        &self.allowed
     }
 
     /// `given` (a path as a workflow or its inputs name it) as the path to open, or why it may
@@ -138,7 +128,7 @@ impl FileAccess {
         std::iter::once(&self.project_dir)
             .chain(&self.allowed)
             .filter_map(|dir| {
-                let lexical = normalize(&absolute(dir))?;
+                let lexical = normalize(dir)?;
                 let canonical = std::fs::canonicalize(dir).ok();
                 Some((lexical, canonical))
             })

@@ -43,6 +43,16 @@ pub use runtime::{
 };
 pub use view::{CallView, GateView, RunView, StepView, run_view};
 
+/// The text of a panic's payload (`panic!("...")` gives a `&str` or a `String`), for reporting a
+/// panic that was caught (a step's, or a request handler's in the server).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
+}
+
 /// A registry with the core builtins (`core.echo`, `file.append`, `time.sleep`).
 pub fn core_registry() -> Result<Registry> {
     let mut registry = Registry::new();

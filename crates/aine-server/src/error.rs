@@ -153,11 +153,7 @@ impl IntoResponse for ApiError {
 
 /// The response to a handler that panicked: 500, `internal`, the panic message logged only.
 pub(crate) fn panic_response(payload: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    let message = payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic without a message".to_owned());
+    let message = aine_runtime::panic_message(payload.as_ref());
     ApiError::Internal(format!("a request handler panicked: {message}")).into_response()
 }
 

@@ -107,7 +107,7 @@ impl Runtime {
                         Err(panic) => failed(
                             format!(
                                 "aine stopped unexpectedly in this step ({}); this is a bug, please report it with `aine show`",
-                                panic_message(panic.as_ref())
+                                crate::panic_message(panic.as_ref())
                             ),
                             "step",
                         ),
@@ -190,13 +190,4 @@ fn gate_role(workflow: &Workflow, step: &StepId) -> Option<aine_types::RoleName>
         StepKind::Gate(g) => Some(g.role.clone()),
         _ => None,
     }
-}
-
-/// The text of a panic's payload (`panic!("...")` gives a `&str` or a `String`).
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic without a message".to_owned())
 }

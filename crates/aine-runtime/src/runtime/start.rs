@@ -12,7 +12,6 @@ use serde_json::{Value, json};
 use ulid::Ulid;
 
 use super::{Loaded, Runtime, Started, Unsaved, plan};
-use crate::builtin::PATH_KEYWORD;
 use crate::error::{Error, Result};
 
 impl Runtime {
@@ -88,7 +87,7 @@ impl Runtime {
 
     /// Checks every file path the run's inputs give a builtin, before anything is journaled:
     /// for each step whose `with` reads no earlier step (so it can be rendered from the inputs
-    /// alone), the fields its builtins mark as paths ([`PATH_KEYWORD`]: a string or a list of
+    /// alone), the fields its builtins mark as paths ([`crate::PATH_KEYWORD`]: a string or a list of
     /// strings) must resolve inside the directories runs may use ([`crate::FileAccess`]). The
     /// builtin checks again when it opens the file; this check is what keeps a refused path
     /// (and so the file's text) out of the journal.
@@ -107,10 +106,9 @@ impl Runtime {
                     .collect(),
                 StepKind::Gate(_) => continue,
             };
-            let fields: Vec<String> = builtins
+            let fields: Vec<&String> = builtins
                 .into_iter()
-                .filter_map(|name| self.registry.get(name))
-                .flat_map(|b| path_fields(b.input().schema()))
+                .flat_map(|name| self.registry.path_fields(name))
                 .collect();
             if fields.is_empty() {
                 continue;
@@ -126,7 +124,7 @@ impl Runtime {
                 continue;
             };
             for field in fields {
-                let paths: Vec<&str> = match with.get(&field) {
+                let paths: Vec<&str> = match with.get(field.as_str()) {
                     Some(Value::String(path)) => vec![path.as_str()],
                     Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
                     _ => Vec::new(),
@@ -144,19 +142,4 @@ impl Runtime {
             Err(Error::PathRefused(refused))
         }
     }
-}
-
-/// The top-level properties of a builtin's input schema marked with [`PATH_KEYWORD`].
-fn path_fields(schema: &Value) -> Vec<String> {
-    schema
-        .get("properties")
-        .and_then(Value::as_object)
-        .map(|props| {
-            props
-                .iter()
-                .filter(|(_, s)| s.get(PATH_KEYWORD) == Some(&Value::Bool(true)))
-                .map(|(name, _)| name.clone())
-                .collect()
-        })
-        .unwrap_or_default()
 }
