@@ -180,7 +180,32 @@ pub fn print_view(view: &RunView) {
         &["STEP", "KIND", "STATE", "ATTEMPTS", "DURATION", "WHY"],
         &rows,
     );
+    print_elements(view);
     print_calls(view);
+}
+
+/// The elements of the run's `for_each` steps, one line each.
+fn print_elements(view: &RunView) {
+    let rows: Vec<Vec<String>> = view
+        .steps
+        .iter()
+        .flat_map(|s| {
+            s.elements.iter().map(move |e| {
+                vec![
+                    format!("{}[{}]", s.id, e.element),
+                    format!("{}/{}", e.element + 1, e.of),
+                    e.outcome.clone(),
+                    duration(e.duration_ms),
+                    e.why.clone(),
+                ]
+            })
+        })
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    outln!();
+    table(&["ELEMENT", "OF", "OUTCOME", "DURATION", "WHY"], &rows);
 }
 
 /// The model calls of a run, with tokens and cost per call, per step and for the run.
@@ -191,7 +216,10 @@ fn print_calls(view: &RunView) {
         .flat_map(|s| {
             s.calls.iter().map(move |c| {
                 vec![
-                    format!("{}#{}", s.id, c.call),
+                    match c.element {
+                        Some(e) => format!("{}[{e}]#{}", s.id, c.call),
+                        None => format!("{}#{}", s.id, c.call),
+                    },
                     c.model.clone(),
                     c.reason.clone(),
                     match &c.detail {
@@ -394,6 +422,20 @@ impl Observer for Progress {
     }
 
     fn on_journaled(&self, _run: &RunId, entry: &JournalEntry) {
+        if let Event::ElementFinished {
+            step,
+            element,
+            of,
+            outcome,
+            ..
+        } = &entry.event
+        {
+            self.bar.set_message(format!(
+                "{step}: {}/{of} done (last: {})",
+                element + 1,
+                outcome.kind()
+            ));
+        }
         if matches!(
             entry.event,
             Event::StepFinished { .. }

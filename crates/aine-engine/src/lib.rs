@@ -5,8 +5,10 @@
 //! [`Action`]s the runtime must perform next. The engine performs no I/O and reads no clock; the
 //! runtime (`aine-runtime`) performs the actions and feeds their results back as events.
 //!
-//! Steps run one after another in file order. A step that ends `ok` or `unsure` lets the run go
-//! on; `violation` or `failed` ends it `failed`. A gate is evaluated (its `when` condition), then
+//! Steps run one after another in file order. A step that ends `ok`, `fallback` or `unsure` lets
+//! the run go on; `violation` or `failed` ends it `failed`. The elements of a `for_each` step end
+//! one by one (`ElementFinished`) while the step runs; they are kept across attempts, so a
+//! resumed step knows which elements are done. A gate is evaluated (its `when` condition), then
 //! either passed or opened; an open gate suspends the run until its owner approves, edits or
 //! rejects.
 
@@ -14,4 +16,4 @@ mod plan;
 mod state;
 
 pub use plan::{Plan, PlanStep, PlanStepKind};
-pub use state::{Action, EngineError, Phase, RunState, StepState};
+pub use state::{Action, ElementDone, EngineError, Phase, RunState, StepState};

@@ -2,6 +2,7 @@
 
 use aine_types::{Decision, Event, GateId, Outcome, PersonId, RoleName, RunStatus, Spend, StepId};
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 use crate::{Plan, PlanStepKind};
 
@@ -48,6 +49,14 @@ impl StepState {
                 | StepState::GateDecided { .. }
         )
     }
+}
+
+/// How one element of a `for_each` step ended (its `ElementFinished` event).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ElementDone {
+    pub outcome: Outcome,
+    pub why: String,
+    pub duration_ms: u64,
 }
 
 /// The run's overall phase.
@@ -122,6 +131,8 @@ pub enum EngineError {
         expected: u32,
         got: u32,
     },
+    #[error("element {element} of step `{step}` has already finished")]
+    ElementRepeated { step: StepId, element: u32 },
     #[error("the run must finish `{expected}` here, not `{got}`")]
     WrongFinish { expected: String, got: RunStatus },
 }
@@ -139,6 +150,8 @@ pub struct RunState {
     ending: Option<(RunStatus, String)>,
     /// The `ModelCalled` events of each step, in order (a resumed step replays them).
     calls: Vec<Vec<Event>>,
+    /// The finished elements of each `for_each` step, by element index (kept across attempts).
+    elements: Vec<BTreeMap<u32, ElementDone>>,
     /// Spend of each step, and of the whole run.
     step_spend: Vec<Spend>,
     total_spend: Spend,
@@ -156,6 +169,7 @@ impl RunState {
             cursor: 0,
             ending: None,
             calls: vec![Vec::new(); n],
+            elements: vec![BTreeMap::new(); n],
             step_spend: vec![Spend::default(); n],
             total_spend: Spend::default(),
         }
@@ -215,6 +229,11 @@ impl RunState {
             .and_then(|i| self.calls.get(i))
             .map(Vec::as_slice)
             .unwrap_or(&[])
+    }
+
+    /// The elements of `for_each` step `id` that have finished, by 0-based element index.
+    pub fn finished_elements(&self, id: &StepId) -> Option<&BTreeMap<u32, ElementDone>> {
+        self.plan.index_of(id).and_then(|i| self.elements.get(i))
     }
 
     /// Tokens and USD spent by step `id` so far.
@@ -415,6 +434,37 @@ impl RunState {
                 self.step_spend[i] += *spend;
                 self.total_spend += *spend;
             }
+            Event::ElementFinished {
+                step,
+                element,
+                outcome,
+                why,
+                duration_ms,
+                ..
+            } => {
+                self.require_running()?;
+                let i = self.current(kind, step)?;
+                if !matches!(self.steps[i], StepState::Running { .. }) {
+                    return Err(EngineError::WrongStepState {
+                        event: kind,
+                        step: step.clone(),
+                    });
+                }
+                if self.elements[i].contains_key(element) {
+                    return Err(EngineError::ElementRepeated {
+                        step: step.clone(),
+                        element: *element,
+                    });
+                }
+                self.elements[i].insert(
+                    *element,
+                    ElementDone {
+                        outcome: outcome.clone(),
+                        why: why.clone(),
+                        duration_ms: *duration_ms,
+                    },
+                );
+            }
             Event::GateEvaluated { step, open, why } => {
                 self.require_running()?;
                 let i = self.current(kind, step)?;
@@ -580,6 +630,13 @@ impl RunState {
         for (i, calls) in self.calls.iter().enumerate() {
             if !calls.is_empty() && i > self.cursor {
                 return Err(format!("step {i} has model calls but was not reached"));
+            }
+        }
+        for (i, elements) in self.elements.iter().enumerate() {
+            if !elements.is_empty() && i > self.cursor {
+                return Err(format!(
+                    "step {i} has finished elements but was not reached"
+                ));
             }
         }
         let open_gates = self

@@ -314,3 +314,43 @@ fn model_calls_accumulate_spend_and_are_kept_for_replay() {
         },
     );
 }
+
+#[test]
+fn the_elements_of_a_running_step_finish_once_each_and_survive_an_interrupted_attempt() {
+    let element = |i: u32| Event::ElementFinished {
+        step: step("a"),
+        element: i,
+        of: 2,
+        outcome: Outcome::Ok { value: json!(i) },
+        why: "done".into(),
+        duration_ms: 1,
+    };
+    let events = [started(), start("a", 1), element(0), start("a", 2)];
+    let state = RunState::fold(plan("a"), &events).unwrap();
+    let done = state.finished_elements(&step("a")).unwrap();
+    assert_eq!(done.keys().copied().collect::<Vec<_>>(), [0]);
+    check_refused(
+        "a",
+        &events,
+        element(0),
+        EngineError::ElementRepeated {
+            step: step("a"),
+            element: 0,
+        },
+    );
+    // Only while the step runs.
+    check_refused(
+        "a b",
+        &[
+            started(),
+            start("a", 1),
+            finish("a", 1, Outcome::Ok { value: json!(1) }),
+        ],
+        element(1),
+        EngineError::NotCurrentStep {
+            event: "element_finished",
+            expected: "`b`".into(),
+            got: step("a"),
+        },
+    );
+}

@@ -102,9 +102,10 @@ pub fn entries(event: &Event, index: usize, workflow: &Workflow) -> Vec<AuditEnt
             SYSTEM,
             json!({ "step": step, "policy": "auto", "why": why }),
         )],
-        Event::StepStarted { .. } | Event::StepFinished { .. } | Event::GateEvaluated { .. } => {
-            Vec::new()
-        }
+        Event::StepStarted { .. }
+        | Event::StepFinished { .. }
+        | Event::ElementFinished { .. }
+        | Event::GateEvaluated { .. } => Vec::new(),
     }
 }
 

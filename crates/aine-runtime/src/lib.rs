@@ -41,7 +41,7 @@ pub use redact::Redactor;
 pub use runtime::{
     Inspected, Observer, Quiet, RunSummary, Runtime, Started, Tee, Waiting, plan, template_context,
 };
-pub use view::{CallView, GateView, RunView, StepView, run_view};
+pub use view::{CallView, ElementView, GateView, RunView, StepView, run_view};
 
 /// The text of a panic's payload (`panic!("...")` gives a `&str` or a `String`), for reporting a
 /// panic that was caught (a step's, or a request handler's in the server).

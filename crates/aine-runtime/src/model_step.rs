@@ -190,6 +190,9 @@ pub(crate) struct ModelRun<'a> {
     pub models: &'a Models,
     pub workflow: &'a Workflow,
     pub step: &'a StepId,
+    /// The element of a `for_each` step this run is for: its calls carry it, and only its
+    /// journaled calls are replayed.
+    pub element: Option<u32>,
     pub model_step: &'a ModelStep,
     pub prompt: String,
     /// The step's check builtin, when it names one.
@@ -221,7 +224,12 @@ impl ModelRun<'_> {
             temperature: 0.0,
         };
         // Calls journaled before a crash are replayed in order instead of being made again.
-        let recorded: Vec<Event> = state.model_calls(self.step).to_vec();
+        let recorded: Vec<Event> = state
+            .model_calls(self.step)
+            .iter()
+            .filter(|e| matches!(e, Event::ModelCalled { element, .. } if *element == self.element))
+            .cloned()
+            .collect();
         let mut next_call = 0usize;
         let mut reason = "first model of the route".to_owned();
         let mut last: Option<(Verdict, String)> = None;
@@ -229,7 +237,9 @@ impl ModelRun<'_> {
         for (position, name) in m.route.iter().enumerate() {
             let mut retry = 0u32;
             loop {
-                let call_no = u32::try_from(next_call + 1).unwrap_or(u32::MAX);
+                // Numbered across the step (all its elements), as the engine expects.
+                let call_no =
+                    u32::try_from(state.model_calls(self.step).len() + 1).unwrap_or(u32::MAX);
                 // A fresh call comes with its verdict; a replayed one is judged again below.
                 let (result, judged) = match recorded.get(next_call) {
                     Some(Event::ModelCalled { result, .. }) => (result.clone(), None),
@@ -466,6 +476,7 @@ impl ModelRun<'_> {
         let event = Event::ModelCalled {
             step: self.step.clone(),
             call: call_no,
+            element: self.element,
             model: name.to_owned(),
             provider,
             reason: reason.to_owned(),

@@ -266,6 +266,7 @@ mod tests {
         let event = Event::ModelCalled {
             step: StepId::new("draft").unwrap(),
             call: 1,
+            element: None,
             model: "m".into(),
             provider: "p".into(),
             reason: "first in route".into(),

@@ -271,19 +271,34 @@ pub fn plan(workflow: &Workflow) -> Plan {
 }
 
 /// What templates and conditions see: `inputs`, `run.id`, and for each finished step
-/// `steps.<id>.outcome` (`ok`, `unsure`, ...) and `steps.<id>.output`; for a decided gate
+/// `steps.<id>.outcome` (`ok`, `fallback`, `unsure`, ...) and `steps.<id>.output` (for a
+/// `for_each` step also `steps.<id>.outcomes`, e.g. `{"ok": 9, "fallback": 3, "unsure": 0,
+/// "violation": 0, "failed": 0}`); for a decided gate
 /// `steps.<id>.outcome` is the decision and `steps.<id>.decided_by` the person (`passed` and
 /// null for a gate whose condition did not hold). A builtin's `with`
-/// also sees `step.id` and `step.attempt`.
+/// also sees `step.id` and `step.attempt`, and the templates of a `for_each` step `item` and
+/// `index`.
 pub fn template_context(run: &RunId, state: &RunState) -> Value {
     let mut steps = serde_json::Map::new();
     for (id, s) in state.steps() {
         match s {
             aine_engine::StepState::Finished { outcome, .. } => {
-                steps.insert(
-                    id.to_string(),
-                    json!({ "outcome": outcome.kind(), "output": outcome.output().cloned().unwrap_or(Value::Null) }),
-                );
+                let mut view = json!({ "outcome": outcome.kind(), "output": outcome.output().cloned().unwrap_or(Value::Null) });
+                // A `for_each` step: how many of its elements ended with each outcome (every
+                // kind present, so `steps.x.outcomes.fallback > 0` needs no default).
+                if let Some(elements) = state.finished_elements(id).filter(|e| !e.is_empty()) {
+                    let mut counts: serde_json::Map<String, Value> = aine_types::Outcome::KINDS
+                        .iter()
+                        .map(|k| ((*k).to_owned(), json!(0)))
+                        .collect();
+                    for done in elements.values() {
+                        let n = counts.entry(done.outcome.kind()).or_insert(json!(0));
+
+                        *n = json!(n.as_u64().unwrap_or(0) + 1);
+                    }
+                    view["outcomes"] = Value::Object(counts);
+                }
+                steps.insert(id.to_string(), view);
             }
             aine_engine::StepState::GateDecided { decision, by, .. } => {
                 steps.insert(

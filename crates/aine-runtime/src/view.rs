@@ -28,10 +28,26 @@ pub struct GateView {
     pub edit: Option<Value>,
 }
 
+/// One element of a `for_each` step as shown.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ElementView {
+    /// 0-based position in the step's `for_each` list.
+    pub element: u32,
+    /// How many elements the list has.
+    pub of: u32,
+    /// The element's outcome: `ok`, `fallback`, `unsure`, `violation` or `failed`.
+    pub outcome: String,
+    pub why: String,
+    pub duration_ms: u64,
+}
+
 /// One model call of a step as shown.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CallView {
     pub call: u32,
+    /// The `for_each` element the call was made for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub element: Option<u32>,
     pub model: String,
     pub provider: String,
     /// Why the call happened (first in route, escalation, retry, fallback).
@@ -50,7 +66,7 @@ pub struct StepView {
     pub id: StepId,
     /// `builtin NAME`, `model`, or `gate`.
     pub kind: String,
-    /// `pending`, `running`, an outcome (`ok`, `unsure`, `violation`, `failed`), or for gates
+    /// `pending`, `running`, an outcome (`ok`, `fallback`, `unsure`, `violation`, `failed`), or for gates
     /// `passed`, `due`, `waiting`, `approved`, `rejected`, `edited`.
     pub state: String,
     /// Why the step did what it did (the builtin that ran, the gate's condition, ...).
@@ -65,6 +81,9 @@ pub struct StepView {
     pub gate: Option<GateView>,
     /// Model calls, in order (model steps only).
     pub calls: Vec<CallView>,
+    /// The finished elements of a `for_each` step, in the order they finished.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub elements: Vec<ElementView>,
     /// Tokens and USD spent by the step.
     pub spend: Spend,
 }
@@ -108,6 +127,7 @@ pub fn run_view(record: &RunRecord, workflow: &Workflow, journal: &[JournalEntry
             output: None,
             gate: None,
             calls: Vec::new(),
+            elements: Vec::new(),
             spend: Spend::default(),
         })
         .collect();
@@ -152,13 +172,35 @@ pub fn run_view(record: &RunRecord, workflow: &Workflow, journal: &[JournalEntry
                         aine_types::Outcome::Failed { error } => Some(error.clone()),
                         aine_types::Outcome::Violation { errors } => Some(errors.join("; ")),
                         aine_types::Outcome::Unsure { reason, .. } => Some(reason.clone()),
-                        aine_types::Outcome::Ok { .. } => None,
+                        // Not an error; `why` names the fallback and its reason.
+                        aine_types::Outcome::Ok { .. } | aine_types::Outcome::Fallback { .. } => {
+                            None
+                        }
                     };
+                }
+            }
+            Event::ElementFinished {
+                step,
+                element,
+                of,
+                outcome,
+                why,
+                duration_ms,
+            } => {
+                if let Some(s) = step_of(step).and_then(|i| steps.get_mut(i)) {
+                    s.elements.push(ElementView {
+                        element: *element,
+                        of: *of,
+                        outcome: outcome.kind().to_owned(),
+                        why: why.clone(),
+                        duration_ms: *duration_ms,
+                    });
                 }
             }
             Event::ModelCalled {
                 step,
                 call,
+                element,
                 model,
                 provider,
                 reason,
@@ -181,6 +223,7 @@ pub fn run_view(record: &RunRecord, workflow: &Workflow, journal: &[JournalEntry
                     s.spend += *spend;
                     s.calls.push(CallView {
                         call: *call,
+                        element: *element,
                         model: model.clone(),
                         provider: provider.clone(),
                         reason: reason.clone(),

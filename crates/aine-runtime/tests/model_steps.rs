@@ -386,6 +386,7 @@ async fn a_journaled_answer_is_never_requested_again_after_a_crash() {
         Event::ModelCalled {
             step,
             call: 1,
+            element: None,
             model: "t/m".into(),
             provider: "scripted".into(),
             reason: "first model of the route".into(),
@@ -478,6 +479,8 @@ async fn an_exhausted_route_runs_the_fallback_instead_of_failing() {
         view.steps[0].output,
         Some(json!({"message": "template draft"}))
     );
+    // A draft the fallback wrote is never `ok` (DESIGN.md, "Words").
+    assert_eq!(view.steps[0].state, "fallback");
     let why = view.steps[0].why.as_deref().unwrap();
     assert!(
         why.contains(
@@ -733,6 +736,7 @@ async fn a_replayed_answer_is_judged_by_the_check_again() {
         Event::ModelCalled {
             step,
             call: 1,
+            element: None,
             model: "t/small".into(),
             provider: "scripted".into(),
             reason: "first model of the route".into(),
@@ -758,4 +762,186 @@ async fn a_replayed_answer_is_judged_by_the_check_again() {
     assert_eq!(big.calls.load(Ordering::SeqCst), 1);
     let view = rt.view(&run).await.unwrap();
     assert_eq!(view.steps[0].output, Some(json!({"title": "World"})));
+}
+
+/// A checked, fallback-backed model step over three elements (`for_each`), then a builtin step
+/// that reads what the elements came to.
+fn for_each_workflow(budget: &str) -> String {
+    workflow(
+        "t/m",
+        &format!(
+            "    for_each: \"{{{{ ['a', 'b', 'c'] }}}}\"\n{budget}{CHECKED_WITH_FALLBACK}  - id: tally\n    builtin: core.echo\n    with: {{ message: \"{{{{ steps.draft.outcomes.ok }}}} ok, {{{{ steps.draft.outcomes.fallback }}}} fallback\" }}\n"
+        ),
+        "",
+    )
+}
+
+const CHECKED_WITH_FALLBACK: &str = "    check_builtin: test.titles\n    fallback_builtin: test.first_title\n    with: { allowed: [Hello, World] }\n";
+
+#[tokio::test]
+async fn a_for_each_step_runs_each_element_through_the_route_and_ends_with_the_worst() {
+    // Element 0 answers within the check, element 1 breaks it (the fallback writes it), element
+    // 2 answers.
+    let model = scripted(
+        "t/m",
+        &[
+            Reply::Text(r#"{"title": "World"}"#),
+            Reply::Text(r#"{"title": "Copied"}"#),
+            Reply::Text(r#"{"title": "Hello"}"#),
+        ],
+    );
+    let (dir, rt) = setup(&for_each_workflow(""), std::slice::from_ref(&model), "1").await;
+    let (run, summary) = run_once(&dir, &rt).await;
+    assert_eq!(summary.status, RunStatus::Succeeded, "{summary:?}");
+    let view = rt.view(&run).await.unwrap();
+    let draft = &view.steps[0];
+    assert_eq!(draft.state, "fallback");
+    assert_eq!(
+        draft.output,
+        Some(json!([{"title": "World"}, {"title": "Hello"}, {"title": "Hello"}]))
+    );
+    assert_eq!(
+        draft.why.as_deref(),
+        Some("for_each over 3 elements: 2 ok, 1 fallback")
+    );
+    let outcomes: Vec<(u32, u32, &str)> = draft
+        .elements
+        .iter()
+        .map(|e| (e.element, e.of, e.outcome.as_str()))
+        .collect();
+    assert_eq!(outcomes, [(0, 3, "ok"), (1, 3, "fallback"), (2, 3, "ok")]);
+    assert!(
+        draft.elements[1]
+            .why
+            .contains("title `Copied` is not one of the 2 allowed titles")
+    );
+    let elements: Vec<Option<u32>> = draft.calls.iter().map(|c| c.element).collect();
+    assert_eq!(elements, [Some(0), Some(1), Some(2)]);
+    assert_eq!(model.calls.load(Ordering::SeqCst), 3);
+    assert_eq!(
+        view.steps[1].output,
+        Some(json!({"message": "2 ok, 1 fallback"}))
+    );
+}
+
+#[tokio::test]
+async fn a_builtin_for_each_step_sees_item_and_index() {
+    let wf = "workflow: m\nversion: 1\nsteps:\n  - id: each\n    for_each: \"{{ ['x', 'y'] }}\"\n    builtin: core.echo\n    with: { message: \"{{ index }}={{ item }}\" }\n";
+    let (dir, rt) = setup(wf, &[], "1").await;
+    let (run, summary) = run_once(&dir, &rt).await;
+    assert_eq!(summary.status, RunStatus::Succeeded);
+    let view = rt.view(&run).await.unwrap();
+    assert_eq!(view.steps[0].state, "ok");
+    assert_eq!(
+        view.steps[0].output,
+        Some(json!([{"message": "0=x"}, {"message": "1=y"}]))
+    );
+}
+
+#[tokio::test]
+async fn a_crash_inside_a_for_each_step_resumes_only_the_unfinished_elements() {
+    // The journal holds element 0 finished and element 1's answer paid for; only element 2 may
+    // call the model again.
+    let model = scripted("t/m", &[Reply::Text(r#"{"title": "World"}"#)]);
+    let (dir, rt) = setup(&for_each_workflow(""), std::slice::from_ref(&model), "1").await;
+    let run = rt
+        .start(&dir.path().join("wf.workflow.yaml"), json!({}))
+        .await
+        .unwrap()
+        .id();
+    let step = aine_types::StepId::new("draft").unwrap();
+    let answered = |call: u32, element: u32, text: &str| Event::ModelCalled {
+        step: step.clone(),
+        call,
+        element: Some(element),
+        model: "t/m".into(),
+        provider: "scripted".into(),
+        reason: "first model of the route".into(),
+        result: CallResult::Answered {
+            text: text.into(),
+            response_model: None,
+            finish_reason: None,
+            verdict: "ok".into(),
+            detail: None,
+        },
+        spend: aine_types::Spend {
+            input_tokens: 100,
+            output_tokens: 20,
+            usd: aine_types::Usd(rust_decimal::Decimal::new(12, 5)),
+        },
+        latency_ms: 5,
+    };
+    let events = [
+        Event::StepStarted {
+            step: step.clone(),
+            attempt: 1,
+        },
+        answered(1, 0, r#"{"title": "Hello"}"#),
+        Event::ElementFinished {
+            step: step.clone(),
+            element: 0,
+            of: 3,
+            outcome: aine_types::Outcome::Ok {
+                value: json!({"title": "Hello"}),
+            },
+            why: "answered by `t/m` (first model of the route)".into(),
+            duration_ms: 5,
+        },
+        answered(2, 1, r#"{"title": "Hello"}"#),
+    ];
+    rt.store().append(&run, 2, &events, 0).await.unwrap();
+    let summary = rt.resume(&run, &Quiet).await.unwrap();
+    assert_eq!(summary.status, RunStatus::Succeeded, "{summary:?}");
+    assert_eq!(
+        model.calls.load(Ordering::SeqCst),
+        1,
+        "one new call, for element 2"
+    );
+    let view = rt.view(&run).await.unwrap();
+    assert_eq!(view.steps[0].state, "ok");
+    assert_eq!(
+        view.steps[0].output,
+        Some(json!([{"title": "Hello"}, {"title": "Hello"}, {"title": "World"}]))
+    );
+    let calls: Vec<(u32, Option<u32>)> = view.steps[0]
+        .calls
+        .iter()
+        .map(|c| (c.call, c.element))
+        .collect();
+    assert_eq!(calls, [(1, Some(0)), (2, Some(1)), (3, Some(2))]);
+}
+
+#[tokio::test]
+async fn a_for_each_step_budget_covers_all_its_elements() {
+    // Each call spends 120 tokens; the step may spend 250 in all, so the third element's call
+    // (at the latest) is refused before it is made and that element falls back.
+    let model = scripted(
+        "t/m",
+        &[
+            Reply::Text(r#"{"title": "World"}"#),
+            Reply::Text(r#"{"title": "World"}"#),
+            Reply::Text(r#"{"title": "World"}"#),
+        ],
+    );
+    let (dir, rt) = setup(
+        &for_each_workflow("    budget: { tokens: 250 }\n"),
+        std::slice::from_ref(&model),
+        "1",
+    )
+    .await;
+    let (run, summary) = run_once(&dir, &rt).await;
+    assert_eq!(summary.status, RunStatus::Succeeded);
+    let view = rt.view(&run).await.unwrap();
+    let draft = &view.steps[0];
+    assert!(draft.spend.tokens() <= 250, "{:?}", draft.spend);
+    assert_eq!(draft.state, "fallback");
+    let last = draft.elements.last().unwrap();
+    assert_eq!((last.element, last.outcome.as_str()), (2, "fallback"));
+    assert!(
+        last.why
+            .contains("as fallback: budget: step token budget 250"),
+        "{}",
+        last.why
+    );
+    assert!(model.calls.load(Ordering::SeqCst) < 3);
 }

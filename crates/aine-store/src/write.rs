@@ -266,6 +266,7 @@ fn append_in(
             | Event::StepStarted { .. }
             | Event::StepFinished { .. }
             | Event::ModelCalled { .. }
+            | Event::ElementFinished { .. }
             | Event::GateEvaluated { .. }
             | Event::RunFinished { .. } => {}
         }
@@ -306,6 +307,7 @@ fn project_status(events: &[Event]) -> Option<(RunStatus, Option<GateId>)> {
         Event::StepStarted { .. }
         | Event::StepFinished { .. }
         | Event::ModelCalled { .. }
+        | Event::ElementFinished { .. }
         | Event::GateEvaluated { .. } => projected,
     })
 }

@@ -177,6 +177,7 @@ fn journal() -> (RunId, Vec<JournalEntry>) {
         Event::ModelCalled {
             step: step.clone(),
             call: 1,
+            element: None,
             model: "fake/instant".into(),
             provider: "fake".into(),
             reason: "first model of the route".into(),

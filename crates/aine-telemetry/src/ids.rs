@@ -30,6 +30,11 @@ pub fn call_span_id(run: &RunId, step: &StepId, call: u32) -> SpanId {
     span_id(run, &["call", step.as_str(), &call.to_string()])
 }
 
+/// The span of element `element` (0-based) of `for_each` step `step`.
+pub fn element_span_id(run: &RunId, step: &StepId, element: u32) -> SpanId {
+    span_id(run, &["element", step.as_str(), &element.to_string()])
+}
+
 /// The span of gate step `step` (its evaluation, and the wait for a decision if it opened).
 pub fn gate_span_id(run: &RunId, step: &StepId, gate: Option<&GateId>) -> SpanId {
     match gate {
@@ -71,6 +76,8 @@ mod tests {
             step_span_id(&run, &step, 1),
             step_span_id(&run, &step, 2),
             call_span_id(&run, &step, 1),
+            element_span_id(&run, &step, 0),
+            element_span_id(&run, &step, 1),
             gate_span_id(&run, &step, None),
         ];
         for (i, a) in ids.iter().enumerate() {

@@ -7,7 +7,8 @@
 //! |---|---|---|---|---|
 //! | `invoke_workflow {workflow}` | internal | the run id's ULID time | `RunFinished` | none |
 //! | `step {step}` | internal | `StepFinished.at - duration_ms` | `StepFinished` | root |
-//! | `chat {model}` | client | `ModelCalled.at - latency_ms` | `ModelCalled` | its step attempt |
+//! | `element {step}[{i}]` | internal | `ElementFinished.at - duration_ms` | `ElementFinished` | its step attempt |
+//! | `chat {model}` | client | `ModelCalled.at - latency_ms` | `ModelCalled` | its element, else its step attempt |
 //! | `gate {step}` | internal | the gate id's ULID time | `GateDecided` (or a passed `GateEvaluated`) | root |
 //!
 //! A span is emitted when it ends, so children reach the collector before their parents;
@@ -169,15 +170,7 @@ impl RunTrace {
                     KeyValue::new("aine.outcome", outcome.kind()),
                     KeyValue::new("aine.why", why.clone()),
                 ];
-                let status = match outcome {
-                    Outcome::Ok { .. } => Status::Ok,
-                    Outcome::Unsure { reason, .. } => {
-                        attributes.push(KeyValue::new("aine.outcome.reason", reason.clone()));
-                        Status::Unset
-                    }
-                    Outcome::Violation { errors } => Status::error(errors.join("; ")),
-                    Outcome::Failed { error } => Status::error(error.clone()),
-                };
+                let status = outcome_status(outcome, &mut attributes);
                 let start = match self.attempts.get(step) {
                     Some((a, started)) if a == attempt => (*started).min(end),
                     // Started by another process: the best this one knows.
@@ -194,9 +187,42 @@ impl RunTrace {
                     status,
                 )]
             }
+            Event::ElementFinished {
+                step,
+                element,
+                of,
+                outcome,
+                why,
+                duration_ms,
+            } => {
+                let mut attributes = vec![
+                    KeyValue::new("aine.run.id", self.run.to_string()),
+                    KeyValue::new("aine.step.id", step.to_string()),
+                    KeyValue::new("aine.element.index", i64::from(*element)),
+                    KeyValue::new("aine.element.count", i64::from(*of)),
+                    KeyValue::new("aine.outcome", outcome.kind()),
+                    KeyValue::new("aine.why", why.clone()),
+                ];
+                let status = outcome_status(outcome, &mut attributes);
+                let mut start = end - Duration::from_millis(*duration_ms);
+                if let Some((_, step_start)) = self.attempts.get(step) {
+                    start = start.max(*step_start).min(end);
+                }
+                vec![self.span(
+                    ids::element_span_id(&self.run, step, *element),
+                    ids::step_span_id(&self.run, step, self.attempt(step)),
+                    format!("element {step}[{element}]"),
+                    SpanKind::Internal,
+                    start,
+                    end,
+                    attributes,
+                    status,
+                )]
+            }
             Event::ModelCalled {
                 step,
                 call,
+                element,
                 model,
                 provider,
                 reason,
@@ -212,9 +238,14 @@ impl RunTrace {
                 if let Some((_, step_start)) = self.attempts.get(step) {
                     start = start.max(*step_start).min(end);
                 }
+                // A call of a `for_each` element belongs to the element's span.
+                let parent = match element {
+                    Some(element) => ids::element_span_id(&self.run, step, *element),
+                    None => ids::step_span_id(&self.run, step, self.attempt(step)),
+                };
                 vec![self.span(
                     ids::call_span_id(&self.run, step, *call),
-                    ids::step_span_id(&self.run, step, self.attempt(step)),
+                    parent,
                     format!("{CHAT} {model}"),
                     SpanKind::Client,
                     start,
@@ -517,4 +548,18 @@ fn scope() -> InstrumentationScope {
     InstrumentationScope::builder("aine")
         .with_version(env!("CARGO_PKG_VERSION"))
         .build()
+}
+
+/// The span status of a step or element that ended with `outcome`; an `unsure` or `fallback`
+/// reason becomes the `aine.outcome.reason` attribute.
+fn outcome_status(outcome: &Outcome, attributes: &mut Vec<KeyValue>) -> Status {
+    match outcome {
+        Outcome::Ok { .. } => Status::Ok,
+        Outcome::Unsure { reason, .. } | Outcome::Fallback { reason, .. } => {
+            attributes.push(KeyValue::new("aine.outcome.reason", reason.clone()));
+            Status::Unset
+        }
+        Outcome::Violation { errors } => Status::error(errors.join("; ")),
+        Outcome::Failed { error } => Status::error(error.clone()),
+    }
 }

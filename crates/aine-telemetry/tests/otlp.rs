@@ -363,6 +363,7 @@ fn spans_of_a_whole_journal_match_the_observed_ones() {
             Event::ModelCalled {
                 step: step.clone(),
                 call: 1,
+                element: None,
                 model: "t/small".into(),
                 provider: "scripted".into(),
                 reason: "first in route".into(),

@@ -148,8 +148,12 @@ pub enum Event {
     /// as soon as the answer arrives, so a resumed step replays it instead of paying again.
     ModelCalled {
         step: StepId,
-        /// 1-based index of the call within the step, across interrupted attempts.
+        /// 1-based index of the call within the step, across interrupted attempts (and across
+        /// the elements of a `for_each` step).
         call: u32,
+        /// For a `for_each` step, the 0-based element the call was made for.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        element: Option<u32>,
         /// Route name, e.g. `local/gemma-3-270m`.
         model: String,
         /// `gen_ai.provider.name`, e.g. `openai`, `llama.cpp`.
@@ -161,6 +165,20 @@ pub enum Event {
         spend: Spend,
         /// Wall time of the call in milliseconds.
         latency_ms: u64,
+    },
+    /// One element of a `for_each` step ended (DESIGN.md, "A workflow file"). Journaled as
+    /// soon as the element ends, so a resumed step runs only the elements without one; the
+    /// step's `StepFinished` follows once every element has ended.
+    ElementFinished {
+        step: StepId,
+        /// 0-based index of the element in the step's `for_each` list.
+        element: u32,
+        /// How many elements the list has.
+        of: u32,
+        outcome: Outcome,
+        why: String,
+        /// Wall time of the element in milliseconds.
+        duration_ms: u64,
     },
     /// A gate's `when` condition was evaluated; a closed gate (`open: false`) is passed.
     GateEvaluated {
@@ -194,6 +212,7 @@ impl Event {
             Event::StepStarted { .. } => "step_started",
             Event::StepFinished { .. } => "step_finished",
             Event::ModelCalled { .. } => "model_called",
+            Event::ElementFinished { .. } => "element_finished",
             Event::GateEvaluated { .. } => "gate_evaluated",
             Event::GateOpened { .. } => "gate_opened",
             Event::GateDecided { .. } => "gate_decided",

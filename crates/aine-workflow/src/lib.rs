@@ -208,8 +208,12 @@ impl Workflow {
         Ok(match value {
             Value::String(s) => {
                 let name = with_name(step.as_str(), &pointer);
+                let what = format!(
+                    "`with` at {}",
+                    if pointer.is_empty() { "/" } else { &pointer }
+                );
                 self.templates
-                    .render_with_string(step, &name, s, &pointer, ctx)?
+                    .render_value_string(step, &name, s, what, ctx)?
             }
             Value::Array(items) => Value::Array(
                 items
@@ -228,6 +232,43 @@ impl Workflow {
             ),
             other => other.clone(),
         })
+    }
+
+    /// The list a `for_each` step runs over, rendered against `ctx`; `None` for a step without
+    /// `for_each`.
+    ///
+    /// # Errors
+    ///
+    /// [`RenderError`] for an unknown step, an expression that fails, or a value that is not
+    /// a list.
+    pub fn render_for_each(
+        &self,
+        step: &StepId,
+        ctx: &Value,
+    ) -> Result<Option<Vec<Value>>, RenderError> {
+        let source = self
+            .step(step)
+            .ok_or_else(|| RenderError::UnknownStep { step: step.clone() })?
+            .for_each
+            .as_deref();
+        let Some(source) = source else {
+            return Ok(None);
+        };
+        let name = template::for_each_name(step.as_str());
+        match self.templates.render_value_string(
+            step,
+            &name,
+            source,
+            "`for_each`".to_owned(),
+            ctx,
+        )? {
+            Value::Array(items) => Ok(Some(items)),
+            other => Err(RenderError::Template {
+                step: step.clone(),
+                what: "`for_each`".to_owned(),
+                message: format!("`{source}` must give a list, found {}", kind_of(&other)),
+            }),
+        }
     }
 
     /// Renders a model step's prompt template against `ctx` (`{ inputs, steps, run }`).
@@ -331,5 +372,17 @@ impl Workflow {
             }
         }
         out
+    }
+}
+
+/// A JSON value's type, as a message names it.
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
     }
 }

@@ -83,8 +83,12 @@ pub struct Step {
     /// Every step this one depends on: `needs` plus the steps its templates and condition read
     /// (`steps.<id>`), in file order, without duplicates. All come earlier in the file.
     pub depends_on: Vec<StepId>,
-    /// `budget:` — the cap for this step.
+    /// `budget:` — the cap for this step (across all elements of a `for_each` step).
     pub budget: Option<Budget>,
+    /// `for_each:` — one `{{ expression }}` giving a list: the builtin or model step runs once
+    /// per element, and its templates see the element as `item` and its 0-based position as
+    /// `index` (see [`Workflow::render_for_each`](crate::Workflow::render_for_each)).
+    pub for_each: Option<String>,
 }
 
 /// The three kinds of step.

@@ -10,11 +10,15 @@ use crate::CHECK_ANSWER;
 use crate::diagnostic::{Pos, suggest};
 use crate::model::{Budget, BuiltinStep, Escalation, ModelStep, StepKind};
 use crate::parse::{Reader, budget};
-use crate::template::{CompileError, ROOTS, Reads, pointer_token, prompt_name, with_name};
+use crate::template::{
+    CompileError, ELEMENT_ROOTS, ROOTS, Reads, for_each_name, pointer_token, prompt_name,
+    single_expression, with_name,
+};
 use crate::yaml::{self, Fields, scalar_pos, scalar_value};
 
-const STEP_KEYS: [&str; 9] = [
+const STEP_KEYS: [&str; 10] = [
     "id",
+    "for_each",
     "builtin",
     "model",
     "gate",
@@ -69,6 +73,8 @@ pub(crate) struct RawStep {
     /// Step ids read by the step's templates and condition, with where they were read.
     pub reads: Vec<(String, Pos)>,
     pub budget: Option<Budget>,
+    /// `for_each:` as written (one `{{ expression }}`), when the step has it.
+    pub for_each: Option<String>,
 }
 
 /// Which of the kind keys a step mapping has.
@@ -102,6 +108,7 @@ impl Reader<'_> {
             needs: Vec::new(),
             reads: Vec::new(),
             budget: None,
+            for_each: None,
         };
         let Some(f) = Fields::open(&mut self.d, &label, node, &STEP_KEYS) else {
             return raw;
@@ -140,6 +147,10 @@ impl Reader<'_> {
                 let msg = format!("{label} has {}: use exactly one", list.join(" and "));
                 self.d.error(f.key_pos(second), msg, None);
             }
+        }
+        // Before the kind: the templates of a `for_each` step may read `item` and `index`.
+        if let Some(node) = f.get("for_each") {
+            self.for_each(&mut raw, &prefix, node);
         }
         match raw.flavor {
             Some(Flavor::Builtin) => {
@@ -208,6 +219,34 @@ impl Reader<'_> {
             raw.budget = budget(&mut self.d, "`budget`", b);
         }
         raw
+    }
+
+    /// Reads `for_each:`: one `{{ expression }}` giving the list, on a builtin or model step.
+    fn for_each(&mut self, raw: &mut RawStep, prefix: &str, node: &Node) {
+        let Some(s) = yaml::string(&mut self.d, "`for_each`", node) else {
+            return;
+        };
+        if raw.flavor == Some(Flavor::Gate) {
+            self.d.error(
+                scalar_pos(s),
+                "`for_each` is only allowed on builtin and model steps",
+                None,
+            );
+            return;
+        }
+        if single_expression(s.as_str()).is_none() {
+            self.d.error(
+                scalar_pos(s),
+                "`for_each` must be one `{{ expression }}` that gives a list",
+                Some("for example `for_each: \"{{ steps.topics.output.topics }}\"`".to_owned()),
+            );
+            return;
+        }
+        let reads = self
+            .templates
+            .add(for_each_name(prefix), s.as_str().to_owned());
+        self.note_template(raw, reads, s, "`for_each`");
+        raw.for_each = Some(s.as_str().to_owned());
     }
 
     /// Reports an unknown builtin name; returns its input schema when known.
@@ -576,6 +615,10 @@ impl Reader<'_> {
             }
         }
         for var in reads.unknown {
+            // Set only once `for_each` itself was read, so the list cannot read its own element.
+            if raw.for_each.is_some() && ELEMENT_ROOTS.contains(&var.as_str()) {
+                continue;
+            }
             let hint = suggest(&var, ROOTS, "templates can read");
             self.d.error(
                 at,

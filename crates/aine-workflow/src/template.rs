@@ -188,21 +188,17 @@ impl Templates {
             .map_err(fail)
     }
 
-    /// Renders one string of a `with` value: a string that is one `{{ expression }}` and
-    /// nothing else yields the expression's value (a list stays a list); any other string
-    /// renders to a string.
-    pub fn render_with_string(
+    /// Renders one string of a `with` value (or a `for_each`), named `what` in errors: a string
+    /// that is one `{{ expression }}` and nothing else yields the expression's value (a list
+    /// stays a list); any other string renders to a string.
+    pub fn render_value_string(
         &self,
         step: &StepId,
         name: &str,
         source: &str,
-        pointer: &str,
+        what: String,
         ctx: &Value,
     ) -> Result<Value, RenderError> {
-        let what = format!(
-            "`with` at {}",
-            if pointer.is_empty() { "/" } else { pointer }
-        );
         let Some(expr) = single_expression(source) else {
             return self.render(step, name, &what, ctx).map(Value::String);
         };
@@ -334,6 +330,15 @@ fn subscript_reads(source: &str, root: &str) -> Vec<String> {
 pub(crate) fn with_name(step: &str, pointer: &str) -> String {
     format!("{step}/with{pointer}")
 }
+
+/// The template name of a step's `for_each` expression.
+pub(crate) fn for_each_name(step: &str) -> String {
+    format!("{step}/for_each")
+}
+
+/// The names a `for_each` step's templates see besides [`ROOTS`]: the element and its 0-based
+/// position.
+pub(crate) const ELEMENT_ROOTS: [&str; 2] = ["item", "index"];
 
 /// The template name of a model step's prompt.
 pub(crate) fn prompt_name(step: &str) -> String {

@@ -47,6 +47,7 @@ pub(crate) fn cross_check(
             needs,
             depends_on: ids(&graph[i]),
             budget: raw.budget,
+            for_each: raw.for_each.clone(),
         });
     }
     (out.len() == steps.len()).then_some(out)

@@ -502,3 +502,60 @@ fn steps_must_not_be_empty() {
         ",
     );
 }
+
+#[test]
+fn for_each_gives_item_and_index_to_its_step_only() {
+    check(
+        r#"
+        workflow: each
+        version: 1
+        steps:
+          - id: split
+            builtin: core.echo
+            with: { message: hi }
+          - id: each
+            for_each: "{{ steps.split.output.parts }}"
+            builtin: core.echo
+            with: { message: "{{ index }}: {{ item }}" }
+          - id: after
+            builtin: core.echo
+            with: { message: "{{ item }}" }
+        "#,
+        "
+        t.workflow.yaml:13:22: step `after` reads unknown variable `item`
+          hint: templates can read: `inputs`, `steps`, `run`, `step`
+        1 error
+        ",
+    );
+}
+
+#[test]
+fn for_each_is_one_expression_on_a_builtin_or_model_step() {
+    check(
+        r#"
+        workflow: each
+        version: 1
+        owners: { po: { role: product-owner } }
+        steps:
+          - id: a
+            for_each: "parts: {{ inputs }}"
+            builtin: core.echo
+            with: { message: hi }
+          - id: b
+            for_each: "{{ [1, 2] }}"
+            gate: { owner: po }
+          - id: c
+            for_each: "{{ item }}"
+            builtin: core.echo
+            with: { message: hi }
+        "#,
+        "
+        t.workflow.yaml:6:15: `for_each` must be one `{{ expression }}` that gives a list
+          hint: for example `for_each: \"{{ steps.topics.output.topics }}\"`
+        t.workflow.yaml:10:15: `for_each` is only allowed on builtin and model steps
+        t.workflow.yaml:13:15: step `c` reads unknown variable `item`
+          hint: templates can read: `inputs`, `steps`, `run`, `step`
+        3 errors
+        ",
+    );
+}

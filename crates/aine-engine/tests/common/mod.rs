@@ -73,6 +73,7 @@ pub fn called(id: &str, call: u32, cents: i64) -> Event {
     Event::ModelCalled {
         step: step(id),
         call,
+        element: None,
         model: "local/m".into(),
         provider: "test".into(),
         reason: "route[0]".into(),

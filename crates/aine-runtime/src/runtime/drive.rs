@@ -3,7 +3,7 @@
 
 use std::panic::AssertUnwindSafe;
 
-use aine_engine::Action;
+use aine_engine::{Action, RunState, StepState};
 use aine_types::{Event, GateId, RunId, RunStatus, StepId};
 use aine_workflow::{Autonomy, StepKind, Workflow};
 use futures_util::FutureExt as _;
@@ -129,7 +129,7 @@ impl Runtime {
                 }
                 Action::EvaluateGate { step } => {
                     let ctx = template_context(run, &state);
-                    let (open, why) = gate_decision(&workflow, &step, &ctx);
+                    let (open, why) = gate_decision(&workflow, &step, &ctx, &state);
                     journal.record(&mut state, Event::GateEvaluated { step, open, why })?;
                 }
                 Action::OpenGate { step, .. } => {
@@ -154,11 +154,19 @@ impl Runtime {
 /// Whether gate `step` opens, and why, under its autonomy (DESIGN.md, "Words"):
 /// - `review`: the owner always decides;
 /// - `suggest`: the owner always decides, and only by `edit` (a person does the work);
-/// - `auto`: the gate opens when its `when` condition holds; otherwise the system approves by
-///   policy (recorded in the audit log as `gate.auto_approved`).
+/// - `auto`: the gate opens when its `when` condition holds, or when the step it reviews, or a
+///   step that one reads (transitively), ended `fallback` or `unsure` (DESIGN.md, "Run
+///   semantics": no degraded draft publishes unseen);
+///   otherwise the system approves by policy (recorded in the audit log as
+///   `gate.auto_approved`).
 ///
 /// A condition that cannot be evaluated opens the gate: a gate is never skipped by an error.
-fn gate_decision(workflow: &Workflow, step: &StepId, ctx: &Value) -> (bool, String) {
+fn gate_decision(
+    workflow: &Workflow,
+    step: &StepId,
+    ctx: &Value,
+    state: &RunState,
+) -> (bool, String) {
     let (holds, condition) = match workflow.eval_when(step, ctx) {
         Ok(result) => result,
         Err(e) => {
@@ -178,11 +186,48 @@ fn gate_decision(workflow: &Workflow, step: &StepId, ctx: &Value) -> (bool, Stri
             "autonomy `suggest`: a person must edit the output before it is used".to_owned(),
         ),
         Autonomy::Auto if holds => (true, format!("autonomy `auto`: {condition}")),
+        Autonomy::Auto
+            if let Some((reviewed, outcome)) = degraded_review(workflow, step, state) =>
+        {
+            (
+                true,
+                format!(
+                    "autonomy `auto`: {condition}, but step `{reviewed}` ended `{outcome}`, so a person reviews it"
+                ),
+            )
+        }
         Autonomy::Auto => (
             false,
             format!("autonomy `auto`: {condition}, so the system approved by policy `auto`"),
         ),
     }
+}
+
+/// The first step with a degraded outcome (`fallback` or `unsure`) among the step gate `step`
+/// reviews and the steps it reads, transitively; with that outcome's kind.
+fn degraded_review<'a>(
+    workflow: &'a Workflow,
+    step: &StepId,
+    state: &RunState,
+) -> Option<(&'a StepId, &'static str)> {
+    let StepKind::Gate(gate) = &workflow.step(step)?.kind else {
+        return None;
+    };
+    let mut todo: Vec<&StepId> = vec![gate.reviews.as_ref()?];
+    let mut seen: Vec<&StepId> = Vec::new();
+    while let Some(id) = todo.pop() {
+        if seen.contains(&id) {
+            continue;
+        }
+        seen.push(id);
+        if let Some(StepState::Finished { outcome, .. }) = state.step(id)
+            && outcome.is_degraded()
+        {
+            return Some((id, outcome.kind()));
+        }
+        todo.extend(workflow.step(id).into_iter().flat_map(|s| &s.depends_on));
+    }
+    None
 }
 
 fn gate_role(workflow: &Workflow, step: &StepId) -> Option<aine_types::RoleName> {

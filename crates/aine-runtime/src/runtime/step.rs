@@ -1,7 +1,7 @@
-//! Executing one builtin or model step.
+//! Executing one builtin or model step, once or (with `for_each`) once per element of a list.
 
 use aine_engine::RunState;
-use aine_types::{Outcome, RunId, StepId};
+use aine_types::{Event, Outcome, RunId, StepId};
 use aine_workflow::{StepKind, Workflow};
 use serde_json::{Value, json};
 
@@ -19,11 +19,13 @@ struct StepCall<'a> {
     run: RunId,
     step: &'a StepId,
     attempt: u32,
+    /// The element of a `for_each` step this call is for (0-based).
+    element: Option<u32>,
 }
 
 impl Runtime {
-    /// Executes a builtin or model step. Step failures are outcomes; `Err` only when journaling
-    /// a model call fails.
+    /// Executes a builtin or model step: once, or once per element of its `for_each` list.
+    /// Step failures are outcomes; `Err` only when journaling fails.
     pub(super) async fn execute(
         &self,
         journal: &mut Journal<'_>,
@@ -41,15 +43,70 @@ impl Runtime {
         };
         let mut context = template_context(&run, state);
         context["step"] = json!({ "id": step, "attempt": attempt });
-        let call = StepCall {
-            workflow,
-            context: &context,
-            run,
-            step,
-            attempt,
+        let items = match workflow.render_for_each(step, &context) {
+            Ok(None) => {
+                let call = StepCall {
+                    workflow,
+                    context: &context,
+                    run,
+                    step,
+                    attempt,
+                    element: None,
+                };
+                return self.execute_once(journal, state, kind, &call).await;
+            }
+            Ok(Some(items)) => items,
+            Err(e) => return Ok(failed(e.to_string(), "`for_each`")),
         };
+        let of = u32::try_from(items.len()).unwrap_or(u32::MAX);
+        for (index, item) in (0..of).zip(items) {
+            // A resumed step runs only the elements whose result is not journaled yet.
+            if state
+                .finished_elements(step)
+                .is_some_and(|done| done.contains_key(&index))
+            {
+                continue;
+            }
+            context["item"] = item;
+            context["index"] = json!(index);
+            let call = StepCall {
+                workflow,
+                context: &context,
+                run,
+                step,
+                attempt,
+                element: Some(index),
+            };
+            let begin = self.clock.now_ms();
+            let (outcome, why) = self.execute_once(journal, state, kind, &call).await?;
+            let duration_ms = u64::try_from(self.clock.now_ms() - begin).unwrap_or(0);
+            let finished = Event::ElementFinished {
+                step: step.clone(),
+                element: index,
+                of,
+                outcome,
+                why,
+                duration_ms,
+            };
+            journal.record(state, finished)?;
+            // Durable before the next element is paid for.
+            journal.flush().await?;
+        }
+        Ok(for_each_outcome(state, step, of))
+    }
+
+    /// Executes the step's builtin or model once (for one element of a `for_each` step, with
+    /// `item` and `index` in `call.context`).
+    async fn execute_once(
+        &self,
+        journal: &mut Journal<'_>,
+        state: &mut RunState,
+        kind: &StepKind,
+        call: &StepCall<'_>,
+    ) -> Result<(Outcome, String)> {
+        let (workflow, step, context) = (call.workflow, call.step, call.context);
         match kind {
-            StepKind::Builtin(b) => Ok(self.run_builtin(&b.name, &call).await),
+            StepKind::Builtin(b) => Ok(self.run_builtin(&b.name, call).await),
             StepKind::Model(m) => {
                 let packed = match m.context_budget_tokens {
                     Some(limit) => {
@@ -60,10 +117,10 @@ impl Runtime {
                             Some(model) => model.count_tokens(text),
                             None => aine_models::estimate_tokens(text),
                         };
-                        crate::packing::pack(workflow, step, &context, limit, &count)
+                        crate::packing::pack(workflow, step, context, limit, &count)
                     }
                     None => workflow
-                        .render_prompt(step, &context)
+                        .render_prompt(step, context)
                         .map(|prompt| crate::packing::Packed { prompt, note: None })
                         .map_err(|e| format!("cannot render the prompt: {e}")),
                 };
@@ -73,7 +130,7 @@ impl Runtime {
                 };
                 let check = match &m.check_builtin {
                     None => None,
-                    Some(name) => match self.checker(name, &call) {
+                    Some(name) => match self.checker(name, call) {
                         Ok(check) => Some(check),
                         Err(message) => return Ok(failed(message, "model step")),
                     },
@@ -82,6 +139,7 @@ impl Runtime {
                     models: &self.models,
                     workflow,
                     step,
+                    element: call.element,
                     model_step: m,
                     prompt,
                     check: check.as_ref(),
@@ -91,8 +149,16 @@ impl Runtime {
                     StepResult::NoAnswer(why) => match &m.fallback_builtin {
                         Some(fallback) => {
                             journal.flush().await?;
-                            let (outcome, how) = self.run_builtin(fallback, &call).await;
-                            (outcome, format!("{how} as fallback: {why}"))
+                            match self.run_builtin(fallback, call).await {
+                                (Outcome::Ok { value }, how) => (
+                                    Outcome::Fallback {
+                                        value,
+                                        reason: why.clone(),
+                                    },
+                                    format!("{how} as fallback: {why}"),
+                                ),
+                                (outcome, how) => (outcome, format!("{how} as fallback: {why}")),
+                            }
                         }
                         None => failed(
                             why,
@@ -175,4 +241,73 @@ impl Runtime {
 
 pub(super) fn failed(error: String, why: &str) -> (Outcome, String) {
     (Outcome::Failed { error }, why.to_owned())
+}
+
+/// The outcome of a `for_each` step whose `of` elements have all finished (DESIGN.md, "A
+/// workflow file"): its output is the list of the elements' outputs in element order (`null`
+/// for an element without one), its outcome the worst of theirs, and `why` counts them.
+fn for_each_outcome(state: &RunState, step: &StepId, of: u32) -> (Outcome, String) {
+    let empty = std::collections::BTreeMap::new();
+    let done = state.finished_elements(step).unwrap_or(&empty);
+    let elements: Vec<(u32, &Outcome, &str)> = (0..of)
+        .filter_map(|i| done.get(&i).map(|d| (i, &d.outcome, d.why.as_str())))
+        .collect();
+    let outputs = Value::Array(
+        elements
+            .iter()
+            .map(|(_, outcome, _)| outcome.output().cloned().unwrap_or(Value::Null))
+            .collect(),
+    );
+    // (severity, kind, count), best first.
+    let mut counts: Vec<(u8, &str, usize)> = Vec::new();
+    for (_, outcome, _) in &elements {
+        match counts.iter_mut().find(|(_, k, _)| *k == outcome.kind()) {
+            Some((_, _, n)) => *n += 1,
+            None => counts.push((outcome.severity(), outcome.kind(), 1)),
+        }
+    }
+    counts.sort_unstable();
+    let tally: Vec<String> = counts.iter().map(|(_, k, n)| format!("{n} {k}")).collect();
+    let why = format!(
+        "for_each over {of} element{}{}",
+        if of == 1 { "" } else { "s" },
+        if tally.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", tally.join(", "))
+        }
+    );
+    let worst = elements.iter().max_by_key(|(_, o, _)| o.severity());
+    // What each element that did not end `ok` said, for the step's reason or errors.
+    let notes = |kind: &str| -> Vec<String> {
+        elements
+            .iter()
+            .filter(|(_, o, _)| o.kind() == kind)
+            .map(|(i, o, why)| match o {
+                Outcome::Unsure { reason, .. } => format!("element {i}: {reason}"),
+                Outcome::Fallback { reason, .. } => format!("element {i}: {reason}"),
+                Outcome::Violation { errors } => format!("element {i}: {}", errors.join("; ")),
+                Outcome::Failed { error } => format!("element {i}: {error}"),
+                Outcome::Ok { .. } => format!("element {i}: {why}"),
+            })
+            .collect()
+    };
+    let outcome = match worst.map(|(_, o, _)| *o) {
+        None | Some(Outcome::Ok { .. }) => Outcome::Ok { value: outputs },
+        Some(Outcome::Unsure { .. }) => Outcome::Unsure {
+            reason: notes("unsure").join("; "),
+            partial: Some(outputs),
+        },
+        Some(Outcome::Fallback { .. }) => Outcome::Fallback {
+            value: outputs,
+            reason: notes("fallback").join("; "),
+        },
+        Some(Outcome::Violation { .. }) => Outcome::Violation {
+            errors: notes("violation"),
+        },
+        Some(Outcome::Failed { .. }) => Outcome::Failed {
+            error: notes("failed").join("; "),
+        },
+    };
+    (outcome, why)
 }
