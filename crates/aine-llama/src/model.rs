@@ -111,6 +111,9 @@ pub struct Generation {
     pub text: String,
     /// Prompt tokens, BOS included.
     pub prompt_tokens: u64,
+    /// Of `prompt_tokens`, those whose KV cells were kept from the previous request in the
+    /// same slot (a shared prefix: not decoded again).
+    pub cached_prompt_tokens: u64,
     /// Generated tokens (an end-of-generation token is not counted).
     pub output_tokens: u64,
     pub finish: FinishReason,
@@ -400,7 +403,7 @@ impl ChatModel for LocalModel {
             usage: Usage {
                 input_tokens: generation.prompt_tokens,
                 output_tokens: generation.output_tokens,
-                cached_input_tokens: 0,
+                cached_input_tokens: generation.cached_prompt_tokens,
             },
             response_model: Some(self.name.clone()),
             finish_reason: Some(generation.finish.as_str().to_owned()),

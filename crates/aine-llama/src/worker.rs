@@ -8,6 +8,11 @@
 //! computed. A finished or cancelled sequence frees its slot and its KV cells at once, and the
 //! next queued request takes the slot on the following step. With one request in flight this
 //! is plain single-sequence decoding.
+//!
+//! Prompt prefix reuse: a finished sequence keeps its prompt's KV cells (its generated tokens
+//! are removed), and a new request goes to the free slot whose kept prompt shares the longest
+//! token prefix with its own; only the tokens after that prefix are decoded. Calls that share a
+//! system message and instructions (one drafting call per topic) pay for them once.
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, TryRecvError};
@@ -53,6 +58,8 @@ pub(crate) struct Shape {
 struct Seq {
     id: i32,
     prompt: Vec<LlamaToken>,
+    /// Prompt tokens whose KV cells were kept from the slot's previous sequence.
+    prefix_reused: usize,
     /// Prompt tokens already decoded.
     fed: usize,
     /// Next position in this sequence.
@@ -79,14 +86,16 @@ pub(crate) fn run(
     jobs: Receiver<Job>,
 ) {
     let mut slots: Vec<Option<Seq>> = (0..shape.n_parallel).map(|_| None).collect();
+    // The prompt tokens whose KV cells each free slot still holds.
+    let mut kept: Vec<Vec<LlamaToken>> = vec![Vec::new(); shape.n_parallel];
     let mut batch = LlamaBatch::new(shape.n_batch, 1);
     let mut open = true;
     loop {
         // Admit queued requests into free slots; sleep on the queue only when idle.
         while open {
-            let Some(free) = slots.iter().position(Option::is_none) else {
+            if slots.iter().all(Option::is_some) {
                 break;
-            };
+            }
             let idle = slots.iter().all(Option::is_none);
             let job = if idle {
                 match jobs.recv() {
@@ -106,11 +115,13 @@ pub(crate) fn run(
                     }
                 }
             };
-            let id = i32::try_from(free).unwrap_or(i32::MAX);
-            if let Some(seq) = admit(&model, shape, id, job)
-                && let Some(slot) = slots.get_mut(free)
-            {
-                *slot = Some(seq);
+            if let Some(mut seq) = admit(&model, shape, job) {
+                let free = best_slot(&slots, &kept, &seq.prompt);
+                seq.id = i32::try_from(free).unwrap_or(i32::MAX);
+                reuse_prefix(&mut ctx, &mut seq, kept.get_mut(free));
+                if let Some(slot) = slots.get_mut(free) {
+                    *slot = Some(seq);
+                }
             }
         }
         // Drop sequences whose caller went away (the future was cancelled).
@@ -118,7 +129,7 @@ pub(crate) fn run(
             if slot.as_ref().is_some_and(|s| s.reply.is_closed())
                 && let Some(seq) = slot.take()
             {
-                release(&mut ctx, seq.id);
+                forget(&mut ctx, seq.id, &mut kept);
             }
         }
         if slots.iter().all(Option::is_none) {
@@ -136,7 +147,7 @@ pub(crate) fn run(
             // Fail every sequence that had tokens in this batch; keep the thread alive.
             for slot in &mut slots {
                 if let Some(seq) = slot.take() {
-                    release(&mut ctx, seq.id);
+                    forget(&mut ctx, seq.id, &mut kept);
                     let _ = seq.reply.send(Err(ModelError::Unavailable {
                         message: format!("llama.cpp decode failed: {e}"),
                     }));
@@ -152,7 +163,7 @@ pub(crate) fn run(
             if let Some(outcome) = step(&model, &ctx, seq, row)
                 && let Some(seq) = slot.take()
             {
-                release(&mut ctx, seq.id);
+                keep_prompt(&mut ctx, &seq, &mut kept);
                 let result = outcome.map(|finish| generation(&seq, finish));
                 let _ = seq.reply.send(result);
             }
@@ -161,7 +172,8 @@ pub(crate) fn run(
 }
 
 /// Tokenize and check a request; answer it at once (and return `None`) when it cannot run.
-fn admit(model: &LlamaModel, shape: Shape, id: i32, job: Job) -> Option<Seq> {
+/// The sequence's slot (`id`) is chosen by the caller.
+fn admit(model: &LlamaModel, shape: Shape, job: Job) -> Option<Seq> {
     let refuse = |reply: oneshot::Sender<_>, message: String| {
         let _ = reply.send(Err(ModelError::Unavailable { message }));
     };
@@ -199,8 +211,9 @@ fn admit(model: &LlamaModel, shape: Shape, id: i32, job: Job) -> Option<Seq> {
     };
     let now = Instant::now();
     let seq = Seq {
-        id,
+        id: 0,
         prompt,
+        prefix_reused: 0,
         fed: 0,
         pos: 0,
         pending: None,
@@ -319,8 +332,68 @@ fn json_complete(text: &str) -> bool {
         && serde_json::from_str::<serde::de::IgnoredAny>(t).is_ok()
 }
 
-fn release(ctx: &mut LlamaContext<'_>, id: i32) {
+/// The free slot for a sequence with `prompt`: the one whose kept prompt shares the longest
+/// prefix with it (the first free slot when none shares any).
+fn best_slot(slots: &[Option<Seq>], kept: &[Vec<LlamaToken>], prompt: &[LlamaToken]) -> usize {
+    let mut best: Option<(usize, usize)> = None;
+    for (i, slot) in slots.iter().enumerate() {
+        if slot.is_some() {
+            continue;
+        }
+        let shared = kept.get(i).map_or(0, |k| common_prefix(k, prompt));
+        if best.is_none_or(|(_, b)| shared > b) {
+            best = Some((i, shared));
+        }
+    }
+    best.map_or(0, |(i, _)| i)
+}
+
+/// Length of the common prefix of two token lists.
+fn common_prefix(a: &[LlamaToken], b: &[LlamaToken]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
+
+/// Starts `seq` after the prefix its slot's KV cells already hold (`kept`): the cells after
+/// the shared prefix are removed, and at least the last prompt token is decoded again so that
+/// its logits exist. When llama.cpp cannot remove part of a sequence, the slot starts empty.
+fn reuse_prefix(ctx: &mut LlamaContext<'_>, seq: &mut Seq, kept: Option<&mut Vec<LlamaToken>>) {
+    let Some(kept) = kept else { return };
+    let shared = common_prefix(kept, &seq.prompt).min(seq.prompt.len().saturating_sub(1));
+    let slot = u32::try_from(seq.id).ok();
+    let from = u32::try_from(shared).unwrap_or(u32::MAX);
+    let reused = shared > 0 && matches!(ctx.clear_kv_cache_seq(slot, Some(from), None), Ok(true));
+    if reused {
+        seq.fed = shared;
+        seq.pos = i32::try_from(shared).unwrap_or(i32::MAX);
+        seq.prefix_reused = shared;
+    } else {
+        let _ = ctx.clear_kv_cache_seq(slot, None, None);
+    }
+    kept.clear();
+}
+
+/// A finished sequence leaves its prompt's KV cells for the next request in its slot and
+/// removes its generated tokens' cells.
+fn keep_prompt(ctx: &mut LlamaContext<'_>, seq: &Seq, kept: &mut [Vec<LlamaToken>]) {
+    let slot = u32::try_from(seq.id).ok();
+    let from = u32::try_from(seq.prompt.len()).unwrap_or(u32::MAX);
+    let Some(entry) = usize::try_from(seq.id).ok().and_then(|i| kept.get_mut(i)) else {
+        return;
+    };
+    if matches!(ctx.clear_kv_cache_seq(slot, Some(from), None), Ok(true)) {
+        entry.clone_from(&seq.prompt);
+    } else {
+        let _ = ctx.clear_kv_cache_seq(slot, None, None);
+        entry.clear();
+    }
+}
+
+/// Frees every KV cell of slot `id` (a cancelled or failed sequence).
+fn forget(ctx: &mut LlamaContext<'_>, id: i32, kept: &mut [Vec<LlamaToken>]) {
     let _ = ctx.clear_kv_cache_seq(u32::try_from(id).ok(), None, None);
+    if let Some(entry) = usize::try_from(id).ok().and_then(|i| kept.get_mut(i)) {
+        entry.clear();
+    }
 }
 
 fn generation(seq: &Seq, finish: FinishReason) -> Generation {
@@ -329,6 +402,7 @@ fn generation(seq: &Seq, finish: FinishReason) -> Generation {
     Generation {
         text: String::from_utf8_lossy(&seq.bytes).trim_end().to_owned(),
         prompt_tokens: seq.prompt.len() as u64,
+        cached_prompt_tokens: seq.prefix_reused as u64,
         output_tokens: u64::from(seq.output_tokens),
         finish,
         timings: Timings {
