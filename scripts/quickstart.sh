@@ -24,7 +24,8 @@ cp examples/meetings/ES2002*.json "$demo/"
 echo "== aine run: requirements workflow on 4 meetings (stops at the review gate)"
 start=$(date +%s)
 "$AINE" -C "$demo" run workflows/requirements.workflow.yaml \
-  --input 'sources=["ES2002a.json","ES2002b.json","ES2002c.json","ES2002d.json"]'
+  --input 'sources=["ES2002a.json","ES2002b.json","ES2002c.json","ES2002d.json"]' \
+  --input 'product=the remote control'
 
 gate=$("$AINE" -C "$demo" review list --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["gate"])')
 echo "== approving $gate as pat, the example's product owner"

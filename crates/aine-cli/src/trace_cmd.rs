@@ -79,8 +79,11 @@ fn print_item(spec: &SpecTrace, item: &ItemTrace) {
         }
     );
     let producer = &item.produced_by;
-    match (&producer.step, &producer.kind) {
-        (Some(step), Some(kind)) => outln!("step      {step} ({kind})"),
+    match (&producer.step, &producer.kind, producer.element) {
+        (Some(step), Some(kind), Some(element)) => {
+            outln!("step      {step}[{element}] ({kind}, for_each element {element})")
+        }
+        (Some(step), Some(kind), None) => outln!("step      {step} ({kind})"),
         _ => outln!("step      none"),
     }
     if let Some(why) = &producer.why {

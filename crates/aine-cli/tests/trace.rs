@@ -92,7 +92,7 @@ fn trace_links_items_to_source_bytes_producing_step_and_decisions() {
     // The owner rewrites that requirement and adds one of their own.
     let shown = json(&aine(d, &["review", "show", &gate, "--json"]));
     let steps = shown["run"]["steps"].as_array().unwrap();
-    let mut draft = steps.iter().find(|s| s["id"] == "draft").unwrap()["output"].clone();
+    let mut draft = steps.iter().find(|s| s["id"] == "merge").unwrap()["output"].clone();
     let reqs = draft["requirements"].as_array_mut().unwrap();
     let first = reqs
         .iter_mut()

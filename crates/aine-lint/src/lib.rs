@@ -33,6 +33,7 @@ pub use model::{Document, InputFormat, Item, ItemKind, SourceText};
 pub use output::{to_json, to_sarif, to_text};
 pub use parse::{decode, detect_format, parse, read_input};
 pub use rule::{RuleId, RuleInfo, Severity, UnknownRule, rules, rules_markdown};
+pub use text::content_words;
 
 use check::{Sink, ears, quantity, qus, smells, trace};
 use text::tokenize;

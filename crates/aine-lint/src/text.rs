@@ -152,8 +152,9 @@ pub(crate) fn stem(word: &str) -> String {
     w
 }
 
-/// The stemmed content words of a text (stop words and numbers removed).
-pub(crate) fn content_words(text: &str) -> Vec<String> {
+/// The stemmed content words of a text (stop words and numbers removed): what the
+/// `trace.no-overlap` rule compares between an item and its sources.
+pub fn content_words(text: &str) -> Vec<String> {
     let mut tokens = Vec::new();
     tokenize(text, &mut tokens);
     tokens

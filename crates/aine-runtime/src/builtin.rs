@@ -262,6 +262,17 @@ impl Registry {
         self.checks.contains(name)
     }
 
+    /// Whether builtin `name` declares input property `key` in its input schema.
+    pub fn accepts(&self, name: &str, key: &str) -> bool {
+        self.get(name).is_some_and(|b| {
+            b.input()
+                .schema()
+                .get("properties")
+                .and_then(|p| p.get(key))
+                .is_some()
+        })
+    }
+
     /// The builtin called `name`.
     pub fn get(&self, name: &str) -> Option<&Arc<Builtin>> {
         self.builtins.get(name)

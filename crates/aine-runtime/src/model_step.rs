@@ -33,15 +33,33 @@ pub(crate) enum StepResult {
     /// further model to escalate to).
     Outcome(Outcome, String),
     /// No model produced an answer (budget, provider errors, nothing configured): run the
-    /// fallback builtin if the step has one.
-    NoAnswer(String),
+    /// fallback builtin if the step has one. `rejected` is the last answer that satisfied the
+    /// contract but not the step's check builtin, which the fallback may salvage from.
+    NoAnswer {
+        why: String,
+        rejected: Option<Value>,
+    },
 }
 
 /// One call's verdict on an answer.
 enum Verdict {
     Ok(Value),
     Unsure(String),
-    Violation(Vec<String>),
+    /// `checked` is the answer when it satisfied the contract and only the check builtin
+    /// found `errors` in it.
+    Violation {
+        errors: Vec<String>,
+        checked: Option<Value>,
+    },
+}
+
+impl Verdict {
+    fn violation(errors: Vec<String>) -> Self {
+        Verdict::Violation {
+            errors,
+            checked: None,
+        }
+    }
 }
 
 impl Verdict {
@@ -50,7 +68,9 @@ impl Verdict {
         match self {
             Verdict::Ok(_) => "a valid answer".to_owned(),
             Verdict::Unsure(reason) => format!("unsure ({reason})"),
-            Verdict::Violation(errors) => format!("a contract violation ({})", brief(errors)),
+            Verdict::Violation { errors, .. } => {
+                format!("a contract violation ({})", brief(errors))
+            }
         }
     }
 }
@@ -138,7 +158,7 @@ pub(crate) fn schema_with_unsure(schema: &Value) -> Value {
 fn verdict(step: &ModelStep, check: Option<&Checker>, text: &str) -> Verdict {
     let value = match aine_models::extract_json(text) {
         Ok(value) => value,
-        Err(e) => return Verdict::Violation(vec![format!("the answer is not JSON: {e}")]),
+        Err(e) => return Verdict::violation(vec![format!("the answer is not JSON: {e}")]),
     };
     if let Some(reason) = value
         .as_object()
@@ -153,11 +173,22 @@ fn verdict(step: &ModelStep, check: Option<&Checker>, text: &str) -> Verdict {
         return Verdict::Unsure(reason);
     }
     if let Err(errors) = step.output.validate(&value) {
-        return Verdict::Violation(errors);
+        return Verdict::violation(errors);
     }
     match check.map(|c| c.errors(&value)) {
-        Some(errors) if !errors.is_empty() => Verdict::Violation(errors),
+        Some(errors) if !errors.is_empty() => Verdict::Violation {
+            errors,
+            checked: Some(value),
+        },
         _ => Verdict::Ok(value),
+    }
+}
+
+/// The answer of the last verdict when only the check builtin refused it.
+fn rejected(last: &Option<(Verdict, String)>) -> Option<Value> {
+    match last {
+        Some((Verdict::Violation { checked, .. }, _)) => checked.clone(),
+        _ => None,
     }
 }
 
@@ -251,7 +282,10 @@ impl ModelRun<'_> {
                 next_call += 1;
                 match result {
                     CallResult::BudgetRefused { detail } => {
-                        return Ok(StepResult::NoAnswer(format!("budget: {detail}")));
+                        return Ok(StepResult::NoAnswer {
+                            why: format!("budget: {detail}"),
+                            rejected: rejected(&last),
+                        });
                     }
                     CallResult::ProviderError {
                         kind,
@@ -290,7 +324,9 @@ impl ModelRun<'_> {
                                 ));
                             }
                             Verdict::Unsure(_) => m.escalate_on.contains(&Escalation::Unsure),
-                            Verdict::Violation(_) => m.escalate_on.contains(&Escalation::Violation),
+                            Verdict::Violation { .. } => {
+                                m.escalate_on.contains(&Escalation::Violation)
+                            }
                         };
                         let has_next = position + 1 < m.route.len();
                         if escalate && (has_next || m.fallback_builtin.is_some()) {
@@ -298,7 +334,7 @@ impl ModelRun<'_> {
                         }
                         if escalate && has_next {
                             reason = match &v {
-                                Verdict::Violation(errors) => format!(
+                                Verdict::Violation { errors, .. } => format!(
                                     "escalated after a contract violation from `{name}`: {}",
                                     brief(errors)
                                 ),
@@ -318,15 +354,18 @@ impl ModelRun<'_> {
         // The route is exhausted without an answer within the contract. With a fallback
         // builtin, that is "no model usable": the fallback drafts instead of the run failing.
         match last {
-            Some(_) if m.fallback_builtin.is_some() => Ok(StepResult::NoAnswer(format!(
-                "no model in the route gave a usable answer: {}",
-                failures.join("; ")
-            ))),
+            Some(_) if m.fallback_builtin.is_some() => Ok(StepResult::NoAnswer {
+                why: format!(
+                    "no model in the route gave a usable answer: {}",
+                    failures.join("; ")
+                ),
+                rejected: rejected(&last),
+            }),
             Some(_) => Ok(self.settle(last)),
-            None => Ok(StepResult::NoAnswer(format!(
-                "no model in the route answered: {}",
-                failures.join("; ")
-            ))),
+            None => Ok(StepResult::NoAnswer {
+                why: format!("no model in the route answered: {}", failures.join("; ")),
+                rejected: None,
+            }),
         }
     }
 
@@ -343,11 +382,14 @@ impl ModelRun<'_> {
                 },
                 format!("`{name}` was unsure and no model was left to escalate to"),
             ),
-            Some((Verdict::Violation(errors), name)) => StepResult::Outcome(
+            Some((Verdict::Violation { errors, .. }, name)) => StepResult::Outcome(
                 Outcome::Violation { errors },
                 format!("`{name}` broke the contract and no model was left to escalate to"),
             ),
-            None => StepResult::NoAnswer("no model answered".to_owned()),
+            None => StepResult::NoAnswer {
+                why: "no model answered".to_owned(),
+                rejected: None,
+            },
         }
     }
 
@@ -440,7 +482,9 @@ impl ModelRun<'_> {
                             let (verdict_name, detail) = match &v {
                                 Verdict::Ok(_) => ("ok", None),
                                 Verdict::Unsure(r) => ("unsure", Some(r.clone())),
-                                Verdict::Violation(e) => ("violation", Some(e.join("; "))),
+                                Verdict::Violation { errors, .. } => {
+                                    ("violation", Some(errors.join("; ")))
+                                }
                             };
                             judged = Some(v);
                             (

@@ -11,7 +11,15 @@
 //! - every ref it cites is the ref of a candidate given to the step;
 //! - it shares a content word with the candidates it cites (the linter's `trace.no-overlap`
 //!   rule: stop words and template words such as `shall`, `system`, `want` removed, simple
-//!   suffix stemming).
+//!   suffix stemming), and, when the step names the `product`, a word other than the product's
+//!   name: every requirement names the product, so "The remote control shall not have speech
+//!   recognition." citing "... charge their remote control every few days." is a wrong citation.
+//! - its polarity matches what it cites: a prohibition ("shall not", "no more than", "without")
+//!   needs a negation cue ([`NEGATIONS`]) within [`NEGATION_WINDOW`] words before a word it
+//!   shares with a cited sentence, and a positive item may not rest only on negated words.
+//!   That is how "I think you still need a battery" turned into "The remote control shall not
+//!   have a battery." is caught, and "we don't need to worry about teletext" into "The remote
+//!   control shall provide teletext.".
 //!
 //! Open questions may cite nothing, but what they cite must be a candidate's ref.
 
@@ -30,6 +38,9 @@ pub struct CitationsInput {
     pub answer: Draft,
     /// The candidates the draft step was given; their `source.id`s are the refs it may cite.
     pub candidates: Vec<Candidate>,
+    /// What the product is (`the remote control`); its words do not count as shared.
+    #[serde(default)]
+    pub product: Option<String>,
 }
 
 /// The errors in `input.answer`'s citations (empty when every item is traced correctly), each
@@ -86,6 +97,136 @@ pub fn check(input: &CitationsInput) -> Vec<String> {
                 let item = finding.item.as_deref().unwrap_or("an item");
                 errors.push(format!("{item} {}", finding.message));
             }
+        }
+    }
+    if let Some(product) = input.product.as_deref() {
+        errors.extend(only_the_product_shared(input, product));
+    }
+    errors.extend(polarity(input));
+    errors
+}
+
+/// Words that negate what follows them within a few words: particles, negative pronouns, and
+/// verbs of rejection as stakeholders use them ("skip the rubber", "drop the LCD").
+pub const NEGATIONS: &[&str] = &[
+    "not", "no", "never", "nobody", "nothing", "none", "neither", "nor", "without", "cannot",
+    "skip", "avoid", "drop", "remove", "rid", "instead",
+];
+
+/// How many words before a shared word a negation cue still negates it.
+pub const NEGATION_WINDOW: usize = 6;
+
+/// Whether `word` (lower case) is a negation cue: one of [`NEGATIONS`] or a `n't` contraction.
+fn negates(word: &str) -> bool {
+    let w = word.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'' && c != '’');
+    w.ends_with("n't") || w.ends_with("n’t") || NEGATIONS.contains(&w)
+}
+
+/// For each content word (stem) of `text`, whether a negation cue precedes some occurrence of
+/// it within [`NEGATION_WINDOW`] words.
+fn negated_words(text: &str) -> std::collections::HashMap<String, bool> {
+    let words: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
+    let mut out: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
+    for (i, word) in words.iter().enumerate() {
+        for stem in aine_lint::content_words(word) {
+            let negated = words[i.saturating_sub(NEGATION_WINDOW)..i]
+                .iter()
+                .any(|w| negates(w));
+            let entry = out.entry(stem).or_insert(false);
+            *entry = *entry || negated;
+        }
+    }
+    out
+}
+
+/// Items whose polarity contradicts the sentences they cite (see the module docs).
+fn polarity(input: &CitationsInput) -> Vec<String> {
+    let text_of: std::collections::HashMap<&str, &str> = input
+        .candidates
+        .iter()
+        .map(|c| (c.source.id.as_str(), c.text.as_str()))
+        .collect();
+    // The product's name is in every requirement; it says nothing about polarity.
+    let product: HashSet<String> = input
+        .product
+        .as_deref()
+        .map(|p| aine_lint::content_words(p).into_iter().collect())
+        .unwrap_or_default();
+    let mut errors = Vec::new();
+    for r in &input.answer.requirements {
+        let negative = r.text.split_whitespace().any(negates);
+        let mine: HashSet<String> = aine_lint::content_words(&r.text)
+            .into_iter()
+            .filter(|w| !product.contains(w))
+            .collect();
+        // Shared stems, each with whether the cited sentence negates it.
+        let shared: Vec<(String, bool)> = r
+            .sources
+            .iter()
+            .filter_map(|id| text_of.get(id.as_str()))
+            .flat_map(|t| negated_words(t))
+            .filter(|(stem, _)| mine.contains(stem))
+            .collect();
+        if shared.is_empty() {
+            continue; // the overlap rules above report it
+        }
+        let any_negated = shared.iter().any(|(_, n)| *n);
+        let all_negated = shared.iter().all(|(_, n)| *n);
+        if negative && !any_negated {
+            errors.push(format!(
+                "{} is a prohibition, but its sources negate none of the words it shares with them",
+                r.id
+            ));
+        } else if !negative && all_negated {
+            errors.push(format!(
+                "{} states what its sources reject: every word it shares with them is negated there",
+                r.id
+            ));
+        }
+    }
+    errors
+}
+
+/// Items that share content words with what they cite, but only words of the product's name.
+fn only_the_product_shared(input: &CitationsInput, product: &str) -> Vec<String> {
+    let product: HashSet<String> = aine_lint::content_words(product).into_iter().collect();
+    if product.is_empty() {
+        return Vec::new();
+    }
+    let text_of: std::collections::HashMap<&str, &str> = input
+        .candidates
+        .iter()
+        .map(|c| (c.source.id.as_str(), c.text.as_str()))
+        .collect();
+    let words =
+        |text: &str| -> HashSet<String> { aine_lint::content_words(text).into_iter().collect() };
+    let items = input
+        .answer
+        .requirements
+        .iter()
+        .map(|r| (&r.id, &r.text, &r.sources))
+        .chain(
+            input
+                .answer
+                .user_stories
+                .iter()
+                .map(|s| (&s.id, &s.text, &s.sources)),
+        );
+    let mut errors = Vec::new();
+    for (id, text, cited) in items {
+        let mine = words(text);
+        let theirs: HashSet<String> = cited
+            .iter()
+            .filter_map(|r| text_of.get(r.as_str()))
+            .flat_map(|t| words(t))
+            .collect();
+        let shared: Vec<&String> = mine.intersection(&theirs).collect();
+        if !shared.is_empty() && shared.iter().all(|w| product.contains(*w)) {
+            let refs: Vec<String> = cited.iter().map(|r| format!("`{r}`")).collect();
+            errors.push(format!(
+                "{id} shares only the product's name with its sources ({})",
+                refs.join(", ")
+            ));
         }
     }
     errors
@@ -158,7 +299,11 @@ mod tests {
 
     #[track_caller]
     fn check_errors(answer: Draft, candidates: Vec<Candidate>, expected: &[&str]) {
-        let errors = check(&CitationsInput { answer, candidates });
+        let errors = check(&CitationsInput {
+            answer,
+            candidates,
+            product: None,
+        });
         assert_eq!(errors, expected);
     }
 
@@ -266,6 +411,79 @@ mod tests {
             &[
                 "REQ-001 cites `ES2002a#1`, which is not among the 0 candidate refs given to the step",
             ],
+        );
+    }
+
+    fn polarity_errors(text: &str, source: &str) -> Vec<String> {
+        let answer = Draft {
+            requirements: vec![requirement("REQ-001", text, &["ES2002a#98"])],
+            user_stories: Vec::new(),
+            open_questions: Vec::new(),
+        };
+        check(&CitationsInput {
+            answer,
+            candidates: vec![candidate("ES2002a#98", source)],
+            product: Some("the remote control".to_owned()),
+        })
+    }
+
+    #[test]
+    fn a_requirement_keeps_the_polarity_of_what_it_cites() {
+        // Inverted: a prohibition from a sentence that asks for the thing ...
+        assert_eq!(
+            polarity_errors(
+                "The remote control shall not have a battery.",
+                "I think whatever it is you still need a battery 'cause I don't think anybody wants to keep doing one thing."
+            ),
+            [
+                "REQ-001 is a prohibition, but its sources negate none of the words it shares with them"
+            ]
+        );
+        // ... and a feature from a sentence that rejects it.
+        assert_eq!(
+            polarity_errors(
+                "The remote control shall provide teletext.",
+                "Um, what else, uh So don't need to worry about teletext,"
+            ),
+            [
+                "REQ-001 states what its sources reject: every word it shares with them is negated there"
+            ]
+        );
+        // Kept: negative decisions and limits.
+        for (text, source) in [
+            (
+                "The remote control shall not provide teletext functions.",
+                "Nobody uses teletext very much anymore, so we don't really need to consider that in the functionality of the of the remote control.",
+            ),
+            (
+                "The remote control shall cost no more than 12.50 Euros.",
+                "And uh we don't want it to cost any more than uh twelve fifty Euros, so fifty percent of the selling price.",
+            ),
+            (
+                "The remote control shall not use rubber.",
+                "I think we're gonna have to skip the rubber.",
+            ),
+            (
+                "The remote control shall have a long-lasting battery.",
+                "We're gonna need to put in a really good battery so people don't have to charge their r remote control every few days.",
+            ),
+        ] {
+            assert_eq!(
+                polarity_errors(text, source),
+                Vec::<String>::new(),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn sharing_only_the_product_name_is_a_wrong_citation() {
+        assert_eq!(
+            polarity_errors(
+                "The remote control shall not have speech recognition.",
+                "We're gonna need to put in a really good battery so people don't have to charge their r remote control every few days."
+            ),
+            ["REQ-001 shares only the product's name with its sources (`ES2002a#98`)"]
         );
     }
 }

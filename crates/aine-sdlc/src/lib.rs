@@ -7,8 +7,13 @@
 //! - `requirements.detect` ([`detect`]): candidate requirement sentences from modal, desire and
 //!   constraint cues, with a confidence, a category (functional or a PROMISE NFR class) and a
 //!   topic label; no model.
-//! - `requirements.template` ([`template`]): EARS requirements, user stories and open questions
-//!   drafted deterministically from candidates (the draft step's fallback).
+//! - `requirements.topics` ([`topics`]): the candidates grouped by topic, in time order: the
+//!   elements of the `for_each` draft step, one model call each.
+//! - `requirements.template` ([`template`]): requirements (only from sentences that already are
+//!   clean statements) and quoted open questions, drafted deterministically from candidates
+//!   (the draft step's fallback, per topic).
+//! - `requirements.merge` ([`merge`]): the topics' drafts as one spec: ids across the spec,
+//!   duplicates merged, the later of two contradicting decisions kept.
 //! - `requirements.citations` ([`citations`]): the draft step's check builtin; a model's draft
 //!   whose items cite refs that are not among the candidates (or cite nothing, or share no
 //!   content word with what they cite) is a contract violation.
@@ -29,8 +34,10 @@ pub mod citations;
 pub mod detect;
 mod error;
 pub mod ingest;
+pub mod merge;
 pub mod publish;
 pub mod template;
+pub mod topics;
 pub mod trace;
 
 use aine_runtime::{BuiltinContext, BuiltinError, Registry, RegistryError};
@@ -47,18 +54,19 @@ pub const BUNDLED_WORKFLOW_FILES: [(&str, &str); 3] = [
         include_str!("../workflows/requirements.workflow.yaml"),
     ),
     (
-        "prompts/draft.md.j2",
-        include_str!("../workflows/prompts/draft.md.j2"),
+        "prompts/draft_topic.md.j2",
+        include_str!("../workflows/prompts/draft_topic.md.j2"),
     ),
     (
-        "schemas/draft.schema.json",
-        include_str!("../workflows/schemas/draft.schema.json"),
+        "schemas/topic_draft.schema.json",
+        include_str!("../workflows/schemas/topic_draft.schema.json"),
     ),
 ];
 
 /// Registers the SDLC pack's builtins into `registry`: `sources.ingest`,
-/// `requirements.detect`, `requirements.template`, `requirements.citations` (a check builtin),
-/// `spec.lint`, `spec.publish`.
+/// `requirements.detect`, `requirements.topics`, `requirements.template`,
+/// `requirements.citations` (a check builtin), `requirements.merge`, `spec.lint`,
+/// `spec.publish`.
 pub fn register(registry: &mut Registry) -> Result<(), RegistryError> {
     registry.register(
         "sources.ingest",
@@ -78,6 +86,16 @@ pub fn register(registry: &mut Registry) -> Result<(), RegistryError> {
         |input: DetectInput, _: &BuiltinContext| {
             detect::detect(&input).map_err(|e| BuiltinError::new(e.to_string()))
         },
+    )?;
+    registry.register(
+        "requirements.topics",
+        "groups candidates by topic, in time order, for one drafting call per topic (no model)",
+        |input: topics::TopicsInput, _: &BuiltinContext| Ok(topics::topics(&input)),
+    )?;
+    registry.register(
+        "requirements.merge",
+        "merges the topics' drafts into one spec: ids, duplicates, the later decision kept",
+        |input: merge::MergeInput, _: &BuiltinContext| Ok(merge::merge(&input)),
     )?;
     registry.register(
         "requirements.template",

@@ -14,8 +14,12 @@
 //!   clause (Mavin et al., RE'09).
 //! - Every other candidate becomes an open question that quotes the sentence, for the product
 //!   owner to answer; nothing is invented.
-//! - No user stories: a story's role, benefit and acceptance criteria cannot be read off one
-//!   spoken sentence, and a template that guesses them writes criteria nobody can test.
+//! - No user stories of its own: a story's role, benefit and acceptance criteria cannot be read
+//!   off one spoken sentence, and a template that guesses them writes criteria nobody can test.
+//! - Salvage: when the runtime passes `rejected_answer` (a model's answer that satisfied the
+//!   contract but not the `requirements.citations` check), each of its requirements and stories
+//!   that passes the check on its own is kept as the model wrote it, and the sentences it cites
+//!   are not drafted again. One mis-cited item no longer throws away the good ones beside it.
 
 use aine_spec::{Candidate, Category, Draft, EarsPattern, OpenQuestion, Requirement};
 use schemars::JsonSchema;
@@ -34,6 +38,12 @@ pub struct TemplateInput {
     /// default 200).
     #[serde(default)]
     pub max_items: Option<usize>,
+    /// What the product is, for the citation check of salvaged items.
+    #[serde(default)]
+    pub product: Option<String>,
+    /// Supplied by the runtime (never by `with`): the model's answer the check refused.
+    #[serde(default)]
+    pub rejected_answer: Option<Draft>,
 }
 
 /// Output of `requirements.template`: a draft, as the model step would have produced.
@@ -137,12 +147,23 @@ pub struct Statement {
 /// Drafts requirements from the candidates that are clean statements and open questions from
 /// the rest (see the module docs).
 pub fn draft(input: &TemplateInput) -> Draft {
-    let mut candidates: Vec<&Candidate> = input.candidates.iter().collect();
+    let mut out = salvage(input);
+    let cited: std::collections::HashSet<&str> = out
+        .requirements
+        .iter()
+        .flat_map(|r| &r.sources)
+        .chain(out.user_stories.iter().flat_map(|s| &s.sources))
+        .map(String::as_str)
+        .collect();
+    let mut candidates: Vec<&Candidate> = input
+        .candidates
+        .iter()
+        .filter(|c| !cited.contains(c.source.id.as_str()))
+        .collect();
     candidates.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
     candidates.truncate(input.max_items.unwrap_or(200));
     // Source order within the chosen set, so the spec reads like the meetings.
     candidates.sort_by_key(|c| (c.source.file.clone(), c.source.sentence));
-    let mut out = Draft::default();
     let mut seen = std::collections::HashSet::new();
     for c in candidates {
         let said = strip_markers(&c.text);
@@ -169,6 +190,45 @@ pub fn draft(input: &TemplateInput) -> Draft {
                     sources: vec![c.source.id.clone()],
                 });
             }
+        }
+    }
+    out
+}
+
+/// The requirements and user stories of `input.rejected_answer` that pass the citation check
+/// one by one, renumbered.
+fn salvage(input: &TemplateInput) -> Draft {
+    let mut out = Draft::default();
+    let Some(answer) = &input.rejected_answer else {
+        return out;
+    };
+    let passes = |draft: Draft| {
+        crate::citations::check(&crate::citations::CitationsInput {
+            answer: draft,
+            candidates: input.candidates.clone(),
+            product: input.product.clone(),
+        })
+        .is_empty()
+    };
+    for r in &answer.requirements {
+        let alone = Draft {
+            requirements: vec![r.clone()],
+            ..Draft::default()
+        };
+        if passes(alone) {
+            let id = format!("REQ-{:03}", out.requirements.len() + 1);
+            out.requirements.push(Requirement { id, ..r.clone() });
+        }
+    }
+    for s in &answer.user_stories {
+        let alone = Draft {
+            user_stories: vec![s.clone()],
+            ..Draft::default()
+        };
+        if passes(alone) {
+            let id = format!("US-{:03}", out.user_stories.len() + 1);
+            out.user_stories
+                .push(aine_spec::UserStory { id, ..s.clone() });
         }
     }
     out
@@ -428,6 +488,8 @@ mod tests {
             ],
             system: None,
             max_items: None,
+            product: None,
+            rejected_answer: None,
         });
         assert_eq!(draft.requirements.len(), 1);
         assert_eq!(draft.requirements[0].sources, ["m#1"]);

@@ -104,13 +104,19 @@ pub struct TracedSource {
 #[derive(Debug, Clone, Serialize)]
 pub struct Producer {
     /// The step whose output first holds the item; `None` when a person added the item in an
-    /// `edit` at a gate (see [`ItemDecision::change`]).
+    /// `edit` at a gate (see [`ItemDecision::change`]). For an item a `for_each` step wrote
+    /// (one topic's draft, merged later), that step, with the element in `element`.
     pub step: Option<StepId>,
+    /// The `for_each` element (0-based) whose output holds the item's text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub element: Option<u32>,
     /// `model`, `builtin NAME`.
     pub kind: Option<String>,
-    /// Why the step produced what it did (e.g. the model that answered, or the fallback).
+    /// Why the step (or its element) produced what it did (e.g. the model that answered, or the
+    /// fallback).
     pub why: Option<String>,
-    /// The step's model attempts, with model, reason, result, tokens, USD and latency.
+    /// The step's (or its element's) model attempts, with model, reason, result, tokens, USD
+    /// and latency.
     pub attempts: Vec<CallView>,
 }
 
@@ -295,7 +301,7 @@ pub fn trace(run: &Inspected) -> Result<SpecTrace, TraceError> {
             kind,
             text: text.to_owned(),
             sources,
-            produced_by: producers.producer(item_id),
+            produced_by: producers.producer(item_id, text),
             decisions: producers.decisions(item_id),
             findings,
         });
@@ -352,21 +358,66 @@ impl<'a> Producers<'a> {
     }
 
     /// The first non-gate step whose output holds `item`.
-    fn producer(&self, item: &str) -> Producer {
-        let found = self
-            .steps
+    fn holder(&self, item: &str) -> Option<&'a StepView> {
+        self.steps
             .iter()
             .zip(&self.items)
-            .find(|(s, items)| s.gate.is_none() && items.contains_key(item));
-        match found {
-            Some((step, _)) => Producer {
+            .find(|(s, items)| s.gate.is_none() && items.contains_key(item))
+            .map(|(s, _)| s)
+    }
+
+    /// Where `item` (with `text`) came from: the element of an earlier `for_each` step whose
+    /// output holds an item with the same text as the first step holding the id wrote it
+    /// (ids are per element there; a later edit may have changed the text), else that step.
+    fn producer(&self, item: &str, text: &str) -> Producer {
+        let holder = self.holder(item);
+        let at = holder.and_then(|h| self.steps.iter().position(|s| s.id == h.id));
+        let until = at.unwrap_or(self.steps.len());
+        let text = at
+            .and_then(|i| self.items.get(i))
+            .and_then(|items| items.get(item))
+            .and_then(|i| i.get("text"))
+            .and_then(Value::as_str)
+            .unwrap_or(text);
+        for step in &self.steps[..until] {
+            let Some(Value::Array(elements)) = &step.output else {
+                continue;
+            };
+            let found = elements.iter().position(|output| {
+                item_map(output)
+                    .values()
+                    .any(|i| i.get("text").and_then(Value::as_str) == Some(text))
+            });
+            if let Some(index) = found.and_then(|i| u32::try_from(i).ok()) {
+                return Producer {
+                    step: Some(step.id.clone()),
+                    element: Some(index),
+                    kind: Some(step.kind.clone()),
+                    why: step
+                        .elements
+                        .iter()
+                        .find(|e| e.element == index)
+                        .map(|e| e.why.clone()),
+                    attempts: step
+                        .calls
+                        .iter()
+                        .filter(|c| c.element == Some(index))
+                        .cloned()
+                        .collect(),
+                };
+            }
+        }
+        match holder {
+            Some(step) => Producer {
                 step: Some(step.id.clone()),
+                element: None,
                 kind: Some(step.kind.clone()),
                 why: step.why.clone(),
                 attempts: step.calls.clone(),
             },
             None => Producer {
                 step: None,
+                element: None,
                 kind: None,
                 why: Some("added by a person in an edit at a gate".to_owned()),
                 attempts: Vec::new(),
@@ -374,10 +425,10 @@ impl<'a> Producers<'a> {
         }
     }
 
-    /// Decisions of gates that review the step producing `item` (or, for an item nobody's step
+    /// Decisions of gates that review the step holding `item` (or, for an item nobody's step
     /// produced, every edit that introduced it).
     fn decisions(&self, item: &str) -> Vec<ItemDecision> {
-        let producer = self.producer(item).step;
+        let producer = self.holder(item).map(|s| s.id.clone());
         let mut out = Vec::new();
         for step in self.steps {
             let Some(gate) = &step.gate else { continue };

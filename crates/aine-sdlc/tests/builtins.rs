@@ -39,7 +39,9 @@ fn registers_the_pack_once() {
         [
             "requirements.citations",
             "requirements.detect",
+            "requirements.merge",
             "requirements.template",
+            "requirements.topics",
             "sources.ingest",
             "spec.lint",
             "spec.publish"

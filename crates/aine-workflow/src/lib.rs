@@ -36,6 +36,11 @@ use crate::template::{Templates, prompt_name, with_name};
 /// rest of its input is the step's rendered `with`).
 pub const CHECK_ANSWER: &str = "answer";
 
+/// The input key under which a model step's `fallback_builtin` receives, when it declares the
+/// key, the last answer that satisfied the step's contract but not its check builtin (so the
+/// fallback can keep the items the check did not object to).
+pub const FALLBACK_REJECTED: &str = "rejected_answer";
+
 /// What exists outside a workflow file; provided by the runtime.
 pub trait Catalog {
     /// The JSON Schema of a builtin's input (`with`), or `None` when no builtin has this name.

@@ -93,7 +93,7 @@ pub async fn run(args: &Args) -> Result<()> {
         std::fs::write(path, text)?;
     }
     if let Some(prompt) = &prompt {
-        std::fs::write(project.join("workflows/prompts/draft.md.j2"), prompt)?;
+        std::fs::write(project.join("workflows/prompts/draft_topic.md.j2"), prompt)?;
     }
     let items = items(&meetings, project, chunks)?;
     let (_, local_file, _) = aine_runtime::LOCAL_MODELS
@@ -329,6 +329,7 @@ fn passing(draft: &Draft, candidates: &[Candidate]) -> (usize, usize) {
     let errors = check(&CitationsInput {
         answer: draft.clone(),
         candidates: candidates.to_vec(),
+        product: None,
     });
     let failing: BTreeSet<&str> = ids
         .iter()

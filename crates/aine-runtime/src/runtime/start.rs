@@ -51,6 +51,9 @@ impl Runtime {
         })?;
         let workflow = self.parsed_workflow(&path.display().to_string(), source.clone())?;
         workflow.validate_inputs(&inputs).map_err(Error::Inputs)?;
+        // The journal records the inputs the run uses: defaults of inputs not given included,
+        // so templates read them like given ones.
+        let inputs = workflow.inputs_with_defaults(&inputs);
         let now = self.clock.now_ms();
         let at = SystemTime::UNIX_EPOCH + Duration::from_millis(u64::try_from(now).unwrap_or(0));
         let run = RunId::from_ulid(Ulid::from_datetime(at));

@@ -106,7 +106,7 @@ impl Runtime {
     ) -> Result<(Outcome, String)> {
         let (workflow, step, context) = (call.workflow, call.step, call.context);
         match kind {
-            StepKind::Builtin(b) => Ok(self.run_builtin(&b.name, call).await),
+            StepKind::Builtin(b) => Ok(self.run_builtin(&b.name, call, None).await),
             StepKind::Model(m) => {
                 let packed = match m.context_budget_tokens {
                     Some(limit) => {
@@ -146,10 +146,18 @@ impl Runtime {
                 };
                 let (outcome, why) = match model_run.execute(journal, state).await? {
                     StepResult::Outcome(outcome, why) => (outcome, why),
-                    StepResult::NoAnswer(why) => match &m.fallback_builtin {
+                    StepResult::NoAnswer { why, rejected } => match &m.fallback_builtin {
                         Some(fallback) => {
                             journal.flush().await?;
-                            match self.run_builtin(fallback, call).await {
+                            // A fallback that declares `rejected_answer` may salvage from the
+                            // last answer only the check refused.
+                            let extra = rejected
+                                .filter(|_| {
+                                    self.registry
+                                        .accepts(fallback, aine_workflow::FALLBACK_REJECTED)
+                                })
+                                .map(|answer| (aine_workflow::FALLBACK_REJECTED, answer));
+                            match self.run_builtin(fallback, call, extra).await {
                                 (Outcome::Ok { value }, how) => (
                                     Outcome::Fallback {
                                         value,
@@ -217,8 +225,14 @@ impl Runtime {
         }
     }
 
-    /// Renders the step's `with` and calls builtin `name` on a blocking thread.
-    async fn run_builtin(&self, name: &str, call: &StepCall<'_>) -> (Outcome, String) {
+    /// Renders the step's `with` (plus `extra`, a key the runtime supplies) and calls builtin
+    /// `name` on a blocking thread.
+    async fn run_builtin(
+        &self,
+        name: &str,
+        call: &StepCall<'_>,
+        extra: Option<(&str, Value)>,
+    ) -> (Outcome, String) {
         let why = format!("builtin `{name}`");
         let Some(builtin) = self.registry.get(name).cloned() else {
             return failed(
@@ -226,10 +240,13 @@ impl Runtime {
                 &why,
             );
         };
-        let input = match call.workflow.render_with(call.step, call.context) {
+        let mut input = match call.workflow.render_with(call.step, call.context) {
             Ok(input) => input,
             Err(e) => return failed(format!("cannot render `with`: {e}"), &why),
         };
+        if let (Some((key, value)), Some(object)) = (extra, input.as_object_mut()) {
+            object.insert(key.to_owned(), value);
+        }
         let ctx = self.builtin_context(call);
         match tokio::task::spawn_blocking(move || builtin.call(input, &ctx)).await {
             Ok(Ok(value)) => (Outcome::Ok { value }, why),

@@ -20,10 +20,12 @@
 //! **Confidence** is the noisy-OR of the weights of the distinct cues that fired,
 //! `1 − Π(1 − wᵢ)`, times 0.5 when the sentence is about the meeting itself (`meeting`,
 //! `minutes`, `agenda`, `presentation`, `slides`, `email`, `report`, `decision`, …) — such
-//! sentences assign work to participants rather than state what the product needs. A modal cue
-//! right after `I` (`I have to`, `I'll need to`) counts half its weight, for the same reason. Questions (a final `?`, or an
-//! auxiliary-pronoun opening such as `should we`, `do you`) and sentences with fewer than three
-//! non-filler words score 0.
+//! sentences assign work to participants rather than state what the product needs (`hurry`,
+//! `wrap` up, `redraw`, `write` it down count too). A modal cue within three words after `I`
+//! (`I have to`, `I'm gonna have to`, `I'll need to`) counts half its weight, for the same
+//! reason. Questions (a final `?`, or an auxiliary-pronoun opening such as `should we`, `do
+//! you`), sentences with fewer than three non-filler words, and sentences broken off right
+//! after their last cue (`Right I'm gonna have to`) score 0.
 
 use std::sync::OnceLock;
 
@@ -199,7 +201,19 @@ const PROCESS_WORDS: &[&str] = &[
     "record",
     "discuss",
     "discussion",
+    // The meeting's own business: "I'm really gonna have to hurry you on here", "we'll have to
+    // wrap up", "I'm just gonna have to redraw this", "so I can write it down".
+    "hurry",
+    "wrap",
+    "redraw",
+    "write",
+    "notes",
+    "questionnaire",
 ];
+
+/// Words that, within the three words before a modal, make it the speaker's own task ("I'm
+/// gonna have to think on the spot now"), not what the product needs.
+const FIRST_PERSON: &[&str] = &["i", "i'll", "i'm", "i've", "i'd", "lemme", "me"];
 
 /// Openings of the system as grammatical subject.
 const SYSTEM_SUBJECTS: &[&str] = &[
@@ -293,10 +307,12 @@ pub fn score(text: &str) -> Scored {
             // "under" bounds only a quantity ("under 25 euros"), not a place.
             continue;
         }
-        // "I have to record who's here": the speaker's own task, not what the product needs.
+        // "I have to record who's here", "I'm gonna have to think on the spot now": the
+        // speaker's own task, not what the product needs.
         let own_task = kind == CueKind::Modal
-            && at > 0
-            && matches!(words[at - 1].as_str(), "i" | "i'll" | "i'm");
+            && words[at.saturating_sub(3)..at]
+                .iter()
+                .any(|w| FIRST_PERSON.contains(&w.as_str()));
         let weight = if own_task { weight * 0.5 } else { weight };
         fired.push((at, format!("{}:{phrase}", kind.prefix()), weight));
     }
@@ -330,6 +346,13 @@ pub fn score(text: &str) -> Scored {
     if words.iter().any(|w| PROCESS_WORDS.contains(&w.as_str())) {
         confidence *= 0.5;
     }
+    // "Right I'm gonna have to", "Someone is gonna have to": broken off after the modal.
+    let unfinished = covered.iter().rposition(|c| *c).is_some_and(|last| {
+        words[last + 1..]
+            .iter()
+            .all(|w| crate::ingest::is_filler(w))
+    });
+    let excluded = excluded.or(unfinished.then_some("unfinished"));
     if excluded.is_some() {
         confidence = 0.0;
     }

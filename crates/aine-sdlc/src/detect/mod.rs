@@ -168,6 +168,12 @@ const NOT_TOPICS: &[&str] = &[
     "ye",
 ];
 
+/// Whether content lemma `lemma` can name a topic: longer than two letters, not a cue word or
+/// generic word ([`NOT_TOPICS`]), not a speech filler.
+pub fn topic_word(lemma: &str) -> bool {
+    lemma.chars().count() > 2 && !NOT_TOPICS.contains(&lemma) && !crate::ingest::is_filler(lemma)
+}
+
 /// A topic label per text, for grouping: among the text's content lemmas (no stopwords, cue words
 /// or generic words, [`NOT_TOPICS`]), the one found in the most of `texts` (document frequency),
 /// skipping lemmas found in more than half of them when `texts` has more than 4 (too general to
@@ -181,11 +187,7 @@ pub fn topics(texts: &[&str]) -> Vec<String> {
             let mut seen = HashSet::new();
             words::content_lemmas(t)
                 .into_iter()
-                .filter(|l| {
-                    l.chars().count() > 2
-                        && !NOT_TOPICS.contains(&l.as_str())
-                        && !crate::ingest::is_filler(l)
-                })
+                .filter(|l| topic_word(l))
                 .filter(|l| seen.insert(l.clone()))
                 .collect()
         })
