@@ -11,11 +11,10 @@
 //!
 //! Journal append throughput is measured by `cargo bench -p aine-store --bench append`.
 //!
-//! `cargo xtask eval draft [--chunks N] [--prompt FILE]` evaluates the requirements workflow's
-//! draft step on the bundled AMI meetings, local model tier against template tier (see
-//! `eval_draft`).
+//! `cargo xtask eval requirements [--tier local|template]` runs the requirements workflow on the
+//! bundled AMI meetings and scores its spec against a gold list (see `eval_requirements`).
 
-mod eval_draft;
+mod eval_requirements;
 mod model_overhead;
 
 use std::path::Path;
@@ -78,8 +77,9 @@ enum Bench {
 
 #[derive(Debug, Subcommand)]
 enum Eval {
-    /// The draft step on the bundled AMI meetings: local model tier against template tier.
-    Draft(eval_draft::Args),
+    /// The requirements workflow on the bundled AMI meetings, scored against a gold list:
+    /// local model tier and template tier.
+    Requirements(eval_requirements::Args),
 }
 
 /// A number above zero (`--levels`, `--samples`).
@@ -115,8 +115,8 @@ fn main() -> Result<()> {
         })),
         Command::Bench { which: None, quick } => bench(quick),
         Command::Eval {
-            which: Eval::Draft(args),
-        } => multi_thread()?.block_on(eval_draft::run(&args)),
+            which: Eval::Requirements(args),
+        } => multi_thread()?.block_on(eval_requirements::run(&args)),
     }
 }
 

@@ -9,6 +9,11 @@
 //! - **desire** (a stakeholder wish): `would like`/`'d like` 0.60, `want` 0.55, `need` (noun)
 //!   0.50, `prefer` 0.50, `would be nice`/`it'd be nice`/`nice to have` 0.50, `let's have` 0.45,
 //!   `ideally` 0.40, `important`/`essential` 0.40–0.50;
+//! - **decision** (what a meeting settled, for or against): `decided` 0.55, `agreed`, `get rid
+//!   of`, `no need for` 0.50, `go with`/`go for`/`going for`, `skip the`, `drop the` 0.45,
+//!   `instead of`, `we said` 0.40 (meetings decide more than they say `shall`; AMI ES2002's
+//!   decisions read "I think we're gonna have to skip the rubber", "decided on our target
+//!   group being fifteen to thirty five");
 //! - **constraint** (a bound): `at most`, `at least`, `no more than`, `less than`, `up to`,
 //!   `within`, `under` (before a number), `only`, `limit`, `maximum`, `budget`, `price`, `cost`
 //!   0.30 each; a number followed
@@ -37,6 +42,9 @@ pub enum CueKind {
     Modal,
     Desire,
     Constraint,
+    /// A decision the meeting took, for or against something (`we decided`, `go with`, `get
+    /// rid of`, `skip the`).
+    Decision,
 }
 
 impl CueKind {
@@ -45,6 +53,7 @@ impl CueKind {
             CueKind::Modal => "modal",
             CueKind::Desire => "desire",
             CueKind::Constraint => "constraint",
+            CueKind::Decision => "decision",
         }
     }
 }
@@ -101,6 +110,17 @@ const CUES: &[(&str, CueKind, f64)] = &[
     ("ideally", CueKind::Desire, 0.40),
     ("important", CueKind::Desire, 0.40),
     ("essential", CueKind::Desire, 0.50),
+    ("decided", CueKind::Decision, 0.55),
+    ("agreed", CueKind::Decision, 0.50),
+    ("go with", CueKind::Decision, 0.45),
+    ("go for", CueKind::Decision, 0.45),
+    ("going for", CueKind::Decision, 0.45),
+    ("get rid of", CueKind::Decision, 0.50),
+    ("no need for", CueKind::Decision, 0.50),
+    ("skip the", CueKind::Decision, 0.45),
+    ("drop the", CueKind::Decision, 0.45),
+    ("instead of", CueKind::Decision, 0.40),
+    ("we said", CueKind::Decision, 0.40),
     ("at most", CueKind::Constraint, 0.30),
     ("at least", CueKind::Constraint, 0.30),
     ("no more than", CueKind::Constraint, 0.30),
@@ -275,6 +295,9 @@ pub fn score(text: &str) -> Scored {
     };
     let mut fired: Vec<(usize, String, f64)> = Vec::new();
     let mut covered = vec![false; words.len()];
+    // Where the last modal or desire cue ends (a constraint word such as `price` may end a
+    // complete sentence).
+    let mut last_need_end: Option<usize> = None;
     let mut matches = cue_set().matches(&words);
     // Longer phrases first, so `must not` wins over `must` and `will need to` over `need to`.
     matches.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -314,6 +337,9 @@ pub fn score(text: &str) -> Scored {
                 .iter()
                 .any(|w| FIRST_PERSON.contains(&w.as_str()));
         let weight = if own_task { weight * 0.5 } else { weight };
+        if kind != CueKind::Constraint {
+            last_need_end = last_need_end.max(Some(at + len));
+        }
         fired.push((at, format!("{}:{phrase}", kind.prefix()), weight));
     }
     for (i, w) in words.iter().enumerate() {
@@ -347,10 +373,10 @@ pub fn score(text: &str) -> Scored {
         confidence *= 0.5;
     }
     // "Right I'm gonna have to", "Someone is gonna have to": broken off after the modal.
-    let unfinished = covered.iter().rposition(|c| *c).is_some_and(|last| {
-        words[last + 1..]
-            .iter()
-            .all(|w| crate::ingest::is_filler(w))
+    let unfinished = last_need_end.is_some_and(|end| {
+        words
+            .get(end..)
+            .is_none_or(|rest| rest.iter().all(|w| crate::ingest::is_filler(w)))
     });
     let excluded = excluded.or(unfinished.then_some("unfinished"));
     if excluded.is_some() {
@@ -392,4 +418,29 @@ fn is_question(text: &str, words: &[String]) -> bool {
         (Some(aux), Some(pronoun))
             if AUXILIARIES.contains(&aux.as_str()) && PRONOUNS.contains(&pronoun.as_str())
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sentence_broken_off_after_its_modal_is_not_a_candidate() {
+        for text in ["Right I'm gonna have to", "Someone is gonna have to"] {
+            assert_eq!(score(text).excluded, Some("unfinished"), "{text}");
+        }
+        // A constraint word may end a whole sentence (AMI ES2002a#98).
+        let whole = score(
+            "And uh we don't want it to cost any more than uh twelve fifty Euros, so fifty percent of the selling price.",
+        );
+        assert_eq!(whole.excluded, None);
+        assert!(whole.confidence >= 0.4, "{whole:?}");
+    }
+
+    #[test]
+    fn the_speakers_own_task_counts_half() {
+        let own = score("I'm gonna have to think on the spot now.");
+        let product = score("The remote is gonna have to work on the spot now.");
+        assert!(own.confidence < product.confidence, "{own:?} {product:?}");
+    }
 }
