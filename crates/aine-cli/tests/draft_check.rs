@@ -416,3 +416,58 @@ fn instructions_planted_in_a_transcript_never_skip_the_gate_or_cite_fake_sources
     assert!(usd <= 0.20, "{}", draft["spend"]);
     assert_eq!(seen.lock().unwrap().len(), 6);
 }
+
+/// Issue 12, bad input: a source with no requirement in it gives an empty spec that says so,
+/// never invented items, and no model is called.
+#[test]
+fn a_source_without_requirements_gives_an_empty_spec_and_calls_no_model() {
+    let (addr, seen) = serve();
+    let dir = project(addr, ["faithful", "faithful", "faithful"]);
+    let d = dir.path();
+    std::fs::write(
+        d.join("smalltalk.txt"),
+        "Pat: Good morning everyone.\nSam: Lovely weather today.\nKim: The coffee is over there.\n",
+    )
+    .unwrap();
+    let out = aine(
+        d,
+        &[
+            "run",
+            "workflows/requirements.workflow.yaml",
+            "--input",
+            r#"sources=["smalltalk.txt"]"#,
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let run = summary["summary"]["run"].as_str().unwrap();
+    let show: Value = serde_json::from_slice(&aine(d, &["show", run, "--json"]).stdout).unwrap();
+    assert!(candidate_refs(&show).is_empty());
+    let draft = step(&show, "draft");
+    assert_eq!(draft["state"], "ok");
+    assert_eq!(draft["why"], "for_each over 0 elements");
+    assert_eq!(
+        step(&show, "merge")["output"],
+        json!({"requirements": [], "user_stories": [], "open_questions": []})
+    );
+    assert!(seen.lock().unwrap().is_empty());
+
+    // Approved and published, the spec says that nothing was drafted.
+    let gate = summary["summary"]["waiting"]["gate"].as_str().unwrap();
+    let out = aine(
+        d,
+        &[
+            "review",
+            "approve",
+            gate,
+            "--as",
+            "pat",
+            "--reason",
+            "nothing to draft",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    let md = std::fs::read_to_string(d.join("spec/requirements.md")).unwrap();
+    assert!(md.contains("None drafted"), "{md}");
+}
