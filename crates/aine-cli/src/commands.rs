@@ -135,7 +135,7 @@ fn init(project: &Path, force: bool) -> Result<u8> {
         project.display()
     );
     outln!(
-        "      aine -C {} run workflows/requirements.workflow.yaml --input 'sources=[\"notes.md\"]'",
+        "      aine -C {} run workflows/requirements.workflow.yaml --input 'sources=[\"notes.md\"]' --input 'product=the mobile app'",
         project.display()
     );
     Ok(exit::OK)
