@@ -945,3 +945,29 @@ async fn a_for_each_step_budget_covers_all_its_elements() {
     );
     assert!(model.calls.load(Ordering::SeqCst) < 3);
 }
+
+/// Issue 13, part 1: under `autonomy: auto` a gate whose condition is false still opens when
+/// the step it reviews ended `fallback`, and passes by policy when the step ended `ok`.
+#[tokio::test]
+async fn under_autonomy_auto_a_fallback_draft_still_stops_at_its_gate() {
+    let gated = |route: &str| {
+        format!(
+            "workflow: m\nversion: 1\nautonomy: auto\nowners:\n  po: {{ role: product-owner }}\nsteps:\n  - id: draft\n    model:\n      route: [{route}]\n      prompt: p.j2\n      output: s.json\n      max_output_tokens: 50\n    fallback_builtin: core.echo\n    with: {{ message: \"template draft\" }}\n  - id: review\n    gate: {{ owner: po, when: \"false\", reviews: draft }}\n"
+        )
+    };
+    let bad = scripted("t/bad", &[Reply::Text("no json at all")]);
+    let (dir, rt) = setup(&gated("t/bad"), &[bad], "0").await;
+    let (run, summary) = run_once(&dir, &rt).await;
+    assert_eq!(summary.status, RunStatus::Waiting, "{summary:?}");
+    let why = summary.waiting.unwrap().why;
+    assert!(
+        why.contains("but step `draft` ended `fallback`, so a person reviews it"),
+        "{why}"
+    );
+    assert_eq!(rt.view(&run).await.unwrap().steps[0].state, "fallback");
+
+    let good = scripted("t/good", &[Reply::Text(r#"{"title": "drafted"}"#)]);
+    let (dir, rt) = setup(&gated("t/good"), &[good], "0").await;
+    let (_, summary) = run_once(&dir, &rt).await;
+    assert_eq!(summary.status, RunStatus::Succeeded, "{summary:?}");
+}

@@ -6,7 +6,6 @@ use marked_yaml::Node;
 use marked_yaml::types::MarkedScalarNode;
 use serde_json::{Map, Value};
 
-use crate::CHECK_ANSWER;
 use crate::diagnostic::{Pos, suggest};
 use crate::model::{Budget, BuiltinStep, Escalation, ModelStep, StepKind};
 use crate::parse::{Reader, budget};
@@ -15,6 +14,7 @@ use crate::template::{
     single_expression, with_name,
 };
 use crate::yaml::{self, Fields, scalar_pos, scalar_value};
+use crate::{CHECK_ANSWER, FALLBACK_REJECTED};
 
 const STEP_KEYS: [&str; 10] = [
     "id",
@@ -323,6 +323,18 @@ impl Reader<'_> {
         let with = with?;
         if let (Some(name), Some(schema)) = (fallback, fallback_schema) {
             let at = with_node.map_or_else(|| scalar_pos(name), yaml::pos);
+            if let Some(key) = with_node
+                .and_then(Node::as_mapping)
+                .and_then(|m| m.keys().find(|k| k.as_str() == FALLBACK_REJECTED))
+            {
+                self.d.error(
+                    scalar_pos(key),
+                    format!("`with` cannot set `{FALLBACK_REJECTED}` on a model step"),
+                    Some(format!(
+                        "the runtime gives the fallback builtin the answer its check refused as `{FALLBACK_REJECTED}`"
+                    )),
+                );
+            }
             self.check_with(name.as_str(), &schema, with_node, at);
         }
         if let (Some(name), Some(mut schema)) = (check, check_schema) {

@@ -559,3 +559,26 @@ fn for_each_is_one_expression_on_a_builtin_or_model_step() {
         ",
     );
 }
+
+#[test]
+fn with_cannot_set_what_the_runtime_gives_a_fallback() {
+    check(
+        "
+        workflow: hello
+        version: 1
+        steps:
+          - id: d
+            model:
+              route: [local/gemma-3-270m]
+              prompt: prompts/plain.md.j2
+              output: schemas/draft.schema.json
+            fallback_builtin: requirements.template
+            with: { rejected_answer: {} }
+        ",
+        r#"
+        t.workflow.yaml:10:13: `with` cannot set `rejected_answer` on a model step
+          hint: the runtime gives the fallback builtin the answer its check refused as `rejected_answer`
+        1 error
+        "#,
+    );
+}
