@@ -305,7 +305,10 @@ async fn review(cli: &Cli, review: &Review) -> Result<u8> {
                     "run": view,
                 }))?;
             } else {
-                output::print_gate_detail(&record, people, &view);
+                // The draft as a spec when the run drafts one (the requirements workflow);
+                // any other reviewed output as JSON.
+                let spec = aine_sdlc::trace::trace(&rt.inspect(&record.run).await?).ok();
+                output::print_gate_detail(&record, people, &view, spec.as_ref());
             }
             Ok(exit::OK)
         }

@@ -331,7 +331,14 @@ pub fn print_gates(gates: &[GateRecord], config: &Config) {
     );
 }
 
-pub fn print_gate_detail(g: &GateRecord, people: &[PersonId], view: &RunView) {
+/// `aine review show GATE`: the gate, why it opened, and what it reviews: the draft as a spec
+/// (`spec`, when the run drafts one) or the reviewed step's output as JSON.
+pub fn print_gate_detail(
+    g: &GateRecord,
+    people: &[PersonId],
+    view: &RunView,
+    spec: Option<&aine_sdlc::trace::SpecTrace>,
+) {
     outln!("gate {} of run {} at step `{}`", g.id, g.run, g.step);
     outln!("  owner: {} ({})", g.owner_role, people_list(people));
     outln!("  opened: {}", time(g.opened_at_ms));
@@ -344,11 +351,20 @@ pub fn print_gate_detail(g: &GateRecord, people: &[PersonId], view: &RunView) {
     }
     let gate_step = view.steps.iter().find(|s| s.id == g.step);
     if let Some(why) = gate_step.and_then(|s| s.why.as_ref()) {
-        outln!("  opened because {why}");
+        let options = textwrap::Options::new(REVIEW_WIDTH)
+            .initial_indent("  ")
+            .subsequent_indent("    ");
+        for line in textwrap::wrap(&format!("opened because {why}"), options) {
+            outln!("{line}");
+        }
     }
     let reviews = gate_step
         .and_then(|s| s.gate.as_ref())
         .and_then(|gv| gv.reviews.clone());
+    if let Some(spec) = spec {
+        print_review_spec(spec);
+        return;
+    }
     if let Some(step) = reviews.and_then(|r| view.steps.iter().find(|s| s.id == r)) {
         outln!(
             "\nreviewed output of step `{}` ({}, {}):",
@@ -362,6 +378,74 @@ pub fn print_gate_detail(g: &GateRecord, people: &[PersonId], view: &RunView) {
             .and_then(|o| serde_json::to_string_pretty(o).ok())
             .unwrap_or_else(|| "(none)".into());
         outln!("{text}");
+    }
+}
+
+/// Columns the readable review view wraps at.
+const REVIEW_WIDTH: usize = 100;
+
+/// The draft under review as a spec a person reads: each item with its text, where it came
+/// from (a model, the fallback, a person's edit), the sentences it cites quoted with speaker and
+/// ref, and its lint findings; wrapped at [`REVIEW_WIDTH`] columns.
+fn print_review_spec(spec: &aine_sdlc::trace::SpecTrace) {
+    let count = |kind: &str| spec.items.iter().filter(|i| i.kind == kind).count();
+    outln!(
+        "\ndraft under review: {} requirements, {} user stories, {} open questions{}",
+        count("requirement"),
+        count("user_story"),
+        count("open_question"),
+        if spec.published {
+            " (published)"
+        } else {
+            " (not published)"
+        }
+    );
+    let indent = " ".repeat(10);
+    let wrap = |text: &str, first: &str| {
+        let options = textwrap::Options::new(REVIEW_WIDTH)
+            .initial_indent(first)
+            .subsequent_indent(&indent);
+        for line in textwrap::wrap(text, options) {
+            outln!("{line}");
+        }
+    };
+    for item in &spec.items {
+        outln!();
+        wrap(&item.text, &format!("{:<10}", item.id));
+        let p = &item.produced_by;
+        let origin = match (&p.step, p.element, p.why.as_deref()) {
+            (None, _, _) => "added by a person at a gate".to_owned(),
+            (Some(step), element, why) => {
+                let at = match element {
+                    Some(e) => format!("{step}, topic {}", e + 1),
+                    None => step.to_string(),
+                };
+                let how = match why {
+                    Some(w) if w.contains("as fallback") => "written by the fallback".to_owned(),
+                    Some(w) if w.starts_with("answered by ") => {
+                        w.split(" (").next().unwrap_or(w).replace('`', "")
+                    }
+                    Some(w) => w.replace('`', ""),
+                    None => String::new(),
+                };
+                format!("{at}: {how}")
+            }
+        };
+        wrap(&format!("from {origin}"), &indent);
+        for s in &item.sources {
+            let quote = match (&s.source, &s.text) {
+                (Some(r), Some(text)) => format!(
+                    "\"{text}\" ({}, {})",
+                    r.speaker.as_deref().unwrap_or("note"),
+                    s.id
+                ),
+                _ => format!("{}: no such sentence in the run's sources", s.id),
+            };
+            wrap(&quote, &indent);
+        }
+        for f in &item.findings {
+            wrap(&format!("lint {}: {}", f.rule, f.message), &indent);
+        }
     }
 }
 

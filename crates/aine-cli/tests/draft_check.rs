@@ -299,6 +299,24 @@ fn a_draft_citing_a_ref_that_is_not_a_candidate_escalates_to_the_next_model() {
             "copycat", "faithful", "copycat", "faithful", "copycat", "faithful"
         ]
     );
+    // The reviewer reads the draft as a spec in the terminal, within 100 columns.
+    let list: Value =
+        serde_json::from_slice(&aine(dir.path(), &["review", "list", "--json"]).stdout).unwrap();
+    let gate = list[0]["gate"].as_str().unwrap();
+    let (shown, _) = text(&aine(dir.path(), &["review", "show", gate]));
+    for expected in [
+        "draft under review: 3 requirements, 0 user stories, 0 open questions (not published)",
+        "REQ-001   The remote control shall meet this need: The remote must cost",
+        "from draft, topic 1: answered by openai/gpt-4.1-mini",
+        "\"The remote must cost less than twenty five euros.\" (Sam, kickoff#1)",
+    ] {
+        assert!(shown.contains(expected), "{expected}\n{shown}");
+    }
+    assert!(
+        !shown.contains("\"requirements\": ["),
+        "no raw JSON: {shown}"
+    );
+    assert!(shown.lines().all(|l| l.chars().count() <= 100), "{shown}");
 }
 
 #[test]
