@@ -441,6 +441,11 @@ async fn gate_view(
         .runtime()
         .config()
         .may_decide_for(&caller.person, &record.owner_role);
+    // The draft as a spec, when the run drafts one (the requirements workflow).
+    let draft = match state.runtime().inspect(&record.run).await {
+        Ok(inspected) => aine_sdlc::trace::trace(&inspected).ok(),
+        Err(_) => None,
+    };
     Ok(render(
         state,
         "gate.html",
@@ -460,6 +465,7 @@ async fn gate_view(
             error => form.error,
             may_decide,
             run => view.run.to_string(),
+            draft,
         },
     ))
 }

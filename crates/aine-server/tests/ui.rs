@@ -180,6 +180,22 @@ async fn the_spec_page_highlights_cited_sentences_in_their_transcript() {
         )
         .await;
     let gate = p.open_gate(&run).await;
+    // The gate shows the draft as a spec before the decision forms: items, quotes, origin.
+    let (status, html) = p.page(&format!("/review/{gate}"), &pat).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let draft = html
+        .find("The draft under review")
+        .expect("the draft is rendered");
+    assert!(
+        draft < html.find("id=\"approve\"").unwrap(),
+        "before the forms"
+    );
+    assert!(html.contains("id=\"item-REQ-001\""), "{html}");
+    assert!(html.contains("From draft, topic 1"), "{html}");
+    assert!(
+        html.contains("(note, notes#"),
+        "quotes name their ref: {html}"
+    );
     let (status, _, _) = p
         .form(&format!("/review/{gate}"), &pat, "decision=approve")
         .await;
