@@ -3,8 +3,11 @@
 //!
 //! - Items keep the topics' order; ids are renumbered `REQ-001`, `US-001`, `Q-001` across the
 //!   spec, and an open question's `items` follow its items' new ids.
-//! - Two requirements that say the same (the same content words apart from `not`, Jaccard at
-//!   least [`SAME`]) are one requirement citing the sources of both.
+//! - Two requirements that say the same (the same content words apart from `not` and the
+//!   product's name, Jaccard at least [`SAME`]), or that rest on exactly the same sentences
+//!   and share at least [`SAME_SOURCE_WORDS`] such words (a small model writes three
+//!   "button grid" requirements from one sentence), are one requirement citing the sources of
+//!   both; the first one's text is kept.
 //! - Two requirements that say the same with opposite polarity (`shall` against `shall not`)
 //!   are a decision that changed: the one whose latest source was said later wins, and it
 //!   cites the sources of both, so the reviewer sees what it overrode. "Later" is the order of
@@ -25,6 +28,9 @@ use crate::detect::words;
 
 /// Jaccard similarity of content words from which two requirements count as the same.
 pub const SAME: f64 = 0.8;
+/// Content words two requirements citing exactly the same sentences must share to count as
+/// the same.
+pub const SAME_SOURCE_WORDS: usize = 2;
 
 /// Input of `requirements.merge`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -35,6 +41,9 @@ pub struct MergeInput {
     /// Source ref ids in time order (`requirements.topics`' `order`).
     #[serde(default)]
     pub order: Vec<String>,
+    /// What the product is (`the remote control`); its words do not count as shared.
+    #[serde(default)]
+    pub product: Option<String>,
 }
 
 /// Output of `requirements.merge`: the spec's draft, as the gate reviews it.
@@ -65,12 +74,23 @@ pub fn merge(input: &MergeInput) -> Draft {
             .unwrap_or_default()
     };
 
+    let product: BTreeSet<String> = input
+        .product
+        .as_deref()
+        .map(|p| words::content_lemmas(p).into_iter().collect())
+        .unwrap_or_default();
     let mut reqs: Vec<Merged> = Vec::new();
     for (topic, draft) in input.drafts.iter().enumerate() {
         let Some(draft) = draft else { continue };
         for r in &draft.requirements {
-            let (words, negative) = key(&r.text);
-            let same = reqs.iter().position(|m| jaccard(&m.words, &words) >= SAME);
+            let (mut words, negative) = key(&r.text);
+            words.retain(|w| !product.contains(w));
+            let same = reqs.iter().position(|m| {
+                jaccard(&m.words, &words) >= SAME
+                    || (m.negative == negative
+                        && same_set(&m.req.sources, &r.sources)
+                        && m.words.intersection(&words).count() >= SAME_SOURCE_WORDS)
+            });
             match same {
                 Some(i) => {
                     let m = &mut reqs[i];
@@ -201,6 +221,13 @@ fn jaccard(a: &BTreeSet<String>, b: &BTreeSet<String>) -> f64 {
     a.intersection(b).count() as f64 / union as f64
 }
 
+/// Whether two lists hold the same refs, in any order.
+fn same_set(a: &[String], b: &[String]) -> bool {
+    let a: BTreeSet<&String> = a.iter().collect();
+    let b: BTreeSet<&String> = b.iter().collect();
+    a == b
+}
+
 fn same_text(a: &str, b: &str) -> bool {
     a.trim().eq_ignore_ascii_case(b.trim())
 }
@@ -293,6 +320,7 @@ mod tests {
                 ),
             ],
             order,
+            product: None,
         };
         let out = merge(&input);
         let got: Vec<(&str, &str, Vec<&str>)> = out
@@ -338,10 +366,58 @@ mod tests {
                 ),
             ],
             order: Vec::new(),
+            product: None,
         };
         let out = merge(&input);
         assert_eq!(out.requirements.len(), 1);
         assert_eq!(out.requirements[0].text, "The remote shall use rubber.");
         assert_eq!(out.requirements[0].sources, ["d#9", "a#3"]);
+    }
+
+    #[test]
+    fn requirements_resting_on_the_same_sentence_and_object_are_one() {
+        let source = ["d#267"];
+        let input = MergeInput {
+            drafts: vec![draft(
+                vec![
+                    req(
+                        "REQ-001",
+                        "The remote control shall have a button grid that is easy to use.",
+                        &source,
+                    ),
+                    req(
+                        "REQ-002",
+                        "The remote control shall have a button grid that is consistent with the design.",
+                        &source,
+                    ),
+                    req(
+                        "REQ-003",
+                        "The remote control shall have a brightness control.",
+                        &["d#22"],
+                    ),
+                    req(
+                        "REQ-004",
+                        "The remote control shall have a contrast control.",
+                        &["d#22"],
+                    ),
+                ],
+                Vec::new(),
+            )],
+            order: Vec::new(),
+            product: Some("the remote control".into()),
+        };
+        let texts: Vec<String> = merge(&input)
+            .requirements
+            .into_iter()
+            .map(|r| r.text)
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                "The remote control shall have a button grid that is easy to use.",
+                "The remote control shall have a brightness control.",
+                "The remote control shall have a contrast control.",
+            ]
+        );
     }
 }
