@@ -465,7 +465,9 @@ impl RunState {
                     },
                 );
             }
-            Event::GateEvaluated { step, open, why } => {
+            Event::GateEvaluated {
+                step, open, why, ..
+            } => {
                 self.require_running()?;
                 let i = self.current(kind, step)?;
                 if !matches!(

@@ -98,7 +98,7 @@ proptest! {
                     }
                     Event::StepFinished { step, attempt, outcome: outcomes[i % 8].clone(), why: "t".into(), duration_ms: 0 }
                 }
-                Action::EvaluateGate { step } => { i += 1; Event::GateEvaluated { step, open: opens[i % 8], why: "c".into() } }
+                Action::EvaluateGate { step } => { i += 1; Event::GateEvaluated { step, open: opens[i % 8], why: "c".into(), degraded: None } }
                 Action::OpenGate { step, .. } => Event::GateOpened { step, gate: gate(i as u64 + 1), owner: aine_types::RoleName::new("po").unwrap() },
                 Action::AwaitDecision { step, gate, .. } => {
                     i += 1;
@@ -134,6 +134,7 @@ fn legal_next(state: &RunState) -> Option<Event> {
             step,
             open: true,
             why: "c".into(),
+            degraded: None,
         },
         Some(Action::OpenGate { step, .. }) => opened(step.as_str(), 1),
         Some(Action::AwaitDecision { step, gate, .. }) => Event::GateDecided {

@@ -1,7 +1,9 @@
 //! Which journal events are recorded in the audit log, and with what (issue: governance).
 //!
 //! Recorded: run start and end, gate openings and decisions (who, what, when, why), automatic
-//! approvals by policy (a gate passed under autonomy `auto`), spec publications (with the SHA-256 of each published file), budget
+//! approvals by policy (a gate passed under autonomy `auto`), gates opened by policy (under
+//! `auto`, a condition that did not hold, but a reviewed `fallback` or `unsure` output:
+//! `gate.opened_by_policy`), spec publications (with the SHA-256 of each published file), budget
 //! refusals and escalations. Everything else stays in the journal only.
 
 use aine_store::AuditEntry;
@@ -95,8 +97,19 @@ pub fn entries(event: &Event, index: usize, workflow: &Workflow) -> Vec<AuditEnt
         )],
         Event::GateEvaluated {
             step,
+            open: true,
+            why,
+            degraded: Some(degraded),
+        } => vec![entry(
+            "gate.opened_by_policy",
+            SYSTEM,
+            json!({ "step": step, "policy": "degraded output is reviewed", "reviewed": degraded, "why": why }),
+        )],
+        Event::GateEvaluated {
+            step,
             open: false,
             why,
+            ..
         } => vec![entry(
             "gate.auto_approved",
             SYSTEM,

@@ -234,7 +234,9 @@ pub fn run_view(record: &RunRecord, workflow: &Workflow, journal: &[JournalEntry
                     });
                 }
             }
-            Event::GateEvaluated { step, open, why } => {
+            Event::GateEvaluated {
+                step, open, why, ..
+            } => {
                 if let Some(s) = step_of(step).and_then(|i| steps.get_mut(i)) {
                     s.state = if *open { "due" } else { "passed" }.to_owned();
                     s.why = Some(why.clone());

@@ -965,6 +965,13 @@ async fn under_autonomy_auto_a_fallback_draft_still_stops_at_its_gate() {
         "{why}"
     );
     assert_eq!(rt.view(&run).await.unwrap().steps[0].state, "fallback");
+    // The audit log says why the gate opened.
+    let audit = rt.store().audit_log(0, None).await.unwrap();
+    let policy = audit
+        .iter()
+        .find(|e| e.kind == "gate.opened_by_policy")
+        .expect("the policy opening is audited");
+    assert_eq!(policy.payload["reviewed"], "draft");
 
     let good = scripted("t/good", &[Reply::Text(r#"{"title": "drafted"}"#)]);
     let (dir, rt) = setup(&gated("t/good"), &[good], "0").await;

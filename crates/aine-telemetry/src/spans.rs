@@ -254,7 +254,9 @@ impl RunTrace {
                     span.1,
                 )]
             }
-            Event::GateEvaluated { step, open, why } if !open => vec![self.span(
+            Event::GateEvaluated {
+                step, open, why, ..
+            } if !open => vec![self.span(
                 ids::gate_span_id(&self.run, step, None),
                 ids::root_span_id(&self.run),
                 format!("gate {step}"),

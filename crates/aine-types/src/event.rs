@@ -185,6 +185,10 @@ pub enum Event {
         step: StepId,
         open: bool,
         why: String,
+        /// Set when the gate opened by policy although its condition did not hold: the step
+        /// with a `fallback` or `unsure` outcome that a person must see (autonomy `auto`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        degraded: Option<StepId>,
     },
     /// The gate is open and the run waits for one of `owner`'s people.
     GateOpened {

@@ -98,6 +98,7 @@ pub fn evaluated(id: &str, open: bool) -> Event {
         step: step(id),
         open,
         why: "cond".into(),
+        degraded: None,
     }
 }
 

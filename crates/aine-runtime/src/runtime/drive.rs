@@ -129,8 +129,14 @@ impl Runtime {
                 }
                 Action::EvaluateGate { step } => {
                     let ctx = template_context(run, &state);
-                    let (open, why) = gate_decision(&workflow, &step, &ctx, &state);
-                    journal.record(&mut state, Event::GateEvaluated { step, open, why })?;
+                    let (open, why, degraded) = gate_decision(&workflow, &step, &ctx, &state);
+                    let evaluated = Event::GateEvaluated {
+                        step,
+                        open,
+                        why,
+                        degraded,
+                    };
+                    journal.record(&mut state, evaluated)?;
                 }
                 Action::OpenGate { step, .. } => {
                     let owner = gate_role(&workflow, &step).ok_or_else(|| Error::Corrupt {
@@ -166,13 +172,14 @@ fn gate_decision(
     step: &StepId,
     ctx: &Value,
     state: &RunState,
-) -> (bool, String) {
+) -> (bool, String, Option<StepId>) {
     let (holds, condition) = match workflow.eval_when(step, ctx) {
         Ok(result) => result,
         Err(e) => {
             return (
                 true,
                 format!("condition could not be evaluated ({e}); opened to be safe"),
+                None,
             );
         }
     };
@@ -180,12 +187,14 @@ fn gate_decision(
         Autonomy::Review => (
             true,
             format!("autonomy `review`: the owner always decides ({condition})"),
+            None,
         ),
         Autonomy::Suggest => (
             true,
             "autonomy `suggest`: a person must edit the output before it is used".to_owned(),
+            None,
         ),
-        Autonomy::Auto if holds => (true, format!("autonomy `auto`: {condition}")),
+        Autonomy::Auto if holds => (true, format!("autonomy `auto`: {condition}"), None),
         Autonomy::Auto
             if let Some((reviewed, outcome)) = degraded_review(workflow, step, state) =>
         {
@@ -194,11 +203,13 @@ fn gate_decision(
                 format!(
                     "autonomy `auto`: {condition}, but step `{reviewed}` ended `{outcome}`, so a person reviews it"
                 ),
+                Some(reviewed.clone()),
             )
         }
         Autonomy::Auto => (
             false,
             format!("autonomy `auto`: {condition}, so the system approved by policy `auto`"),
+            None,
         ),
     }
 }
