@@ -167,15 +167,23 @@ fn project_with_note(addr: SocketAddr, answers: [&str; 3], extra: &str) -> tempf
     dir
 }
 
-/// Runs the requirements workflow until its review gate; returns `aine show RUN --json`.
+/// Runs the requirements workflow on `kickoff.txt` until its review gate; returns `aine show
+/// RUN --json`.
 fn run_to_the_gate(d: &Path) -> Value {
+    run_source_to_the_gate(d, "kickoff.txt").1
+}
+
+/// Runs the requirements workflow on `source` until its review gate; returns the gate's id and
+/// `aine show RUN --json`.
+fn run_source_to_the_gate(d: &Path, source: &str) -> (String, Value) {
+    let sources = format!("sources=[\"{source}\"]");
     let out = aine(
         d,
         &[
             "run",
             "workflows/requirements.workflow.yaml",
             "--input",
-            r#"sources=["kickoff.txt"]"#,
+            &sources,
             "--json",
         ],
     );
@@ -183,9 +191,13 @@ fn run_to_the_gate(d: &Path) -> Value {
     let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["summary"]["status"], "waiting", "{summary}");
     let run = summary["summary"]["run"].as_str().unwrap();
+    let gate = summary["summary"]["waiting"]["gate"].as_str().unwrap();
     let out = aine(d, &["show", run, "--json"]);
     assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
-    serde_json::from_slice(&out.stdout).unwrap()
+    (
+        gate.to_owned(),
+        serde_json::from_slice(&out.stdout).unwrap(),
+    )
 }
 
 fn step<'a>(show: &'a Value, id: &str) -> &'a Value {
@@ -447,20 +459,7 @@ fn a_source_without_requirements_gives_an_empty_spec_and_calls_no_model() {
         "Pat: Good morning everyone.\nSam: Lovely weather today.\nKim: The coffee is over there.\n",
     )
     .unwrap();
-    let out = aine(
-        d,
-        &[
-            "run",
-            "workflows/requirements.workflow.yaml",
-            "--input",
-            r#"sources=["smalltalk.txt"]"#,
-            "--json",
-        ],
-    );
-    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
-    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let run = summary["summary"]["run"].as_str().unwrap();
-    let show: Value = serde_json::from_slice(&aine(d, &["show", run, "--json"]).stdout).unwrap();
+    let (gate, show) = run_source_to_the_gate(d, "smalltalk.txt");
     assert!(candidate_refs(&show).is_empty());
     let draft = step(&show, "draft");
     assert_eq!(draft["state"], "ok");
@@ -472,13 +471,12 @@ fn a_source_without_requirements_gives_an_empty_spec_and_calls_no_model() {
     assert!(seen.lock().unwrap().is_empty());
 
     // Approved and published, the spec says that nothing was drafted.
-    let gate = summary["summary"]["waiting"]["gate"].as_str().unwrap();
     let out = aine(
         d,
         &[
             "review",
             "approve",
-            gate,
+            &gate,
             "--as",
             "pat",
             "--reason",
