@@ -23,7 +23,7 @@
 //!
 //! Open questions may cite nothing, but what they cite must be a candidate's ref.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use aine_lint::RuleId;
 use aine_spec::{Candidate, Draft, Sentence};
@@ -99,11 +99,48 @@ pub fn check(input: &CitationsInput) -> Vec<String> {
             }
         }
     }
-    if let Some(product) = input.product.as_deref() {
-        errors.extend(only_the_product_shared(input, product));
-    }
-    errors.extend(polarity(input));
+    let cited = Cited::new(input);
+    errors.extend(only_the_product_shared(input, &cited));
+    errors.extend(polarity(input, &cited));
     errors
+}
+
+/// What the word-level rules read, built once per check: each candidate's text by its ref, and
+/// the content words of the product's name (in every requirement, so they say nothing about
+/// overlap or polarity).
+struct Cited<'a> {
+    text_of: HashMap<&'a str, &'a str>,
+    product: HashSet<String>,
+}
+
+impl<'a> Cited<'a> {
+    fn new(input: &'a CitationsInput) -> Self {
+        Self {
+            text_of: input
+                .candidates
+                .iter()
+                .map(|c| (c.source.id.as_str(), c.text.as_str()))
+                .collect(),
+            product: input
+                .product
+                .as_deref()
+                .map(|p| aine_lint::content_words(p).into_iter().collect())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The texts of the refs in `sources` that are candidates.
+    fn texts(&self, sources: &'a [String]) -> impl Iterator<Item = &'a str> + '_ {
+        sources
+            .iter()
+            .filter_map(|id| self.text_of.get(id.as_str()).copied())
+    }
+}
+
+/// Whether a requirement's text prohibits or negates: it holds a negation cue ([`NEGATIONS`],
+/// a `n't` contraction), e.g. "shall not", "no more than", "without".
+pub fn is_negative(text: &str) -> bool {
+    text.split_whitespace().any(negates)
 }
 
 /// Words that negate what follows them within a few words: particles, negative pronouns, and
@@ -124,9 +161,9 @@ fn negates(word: &str) -> bool {
 
 /// For each content word (stem) of `text`, whether a negation cue precedes some occurrence of
 /// it within [`NEGATION_WINDOW`] words.
-fn negated_words(text: &str) -> std::collections::HashMap<String, bool> {
+fn negated_words(text: &str) -> HashMap<String, bool> {
     let words: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
-    let mut out: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
+    let mut out: HashMap<String, bool> = HashMap::new();
     for (i, word) in words.iter().enumerate() {
         for stem in aine_lint::content_words(word) {
             let negated = words[i.saturating_sub(NEGATION_WINDOW)..i]
@@ -140,31 +177,18 @@ fn negated_words(text: &str) -> std::collections::HashMap<String, bool> {
 }
 
 /// Items whose polarity contradicts the sentences they cite (see the module docs).
-fn polarity(input: &CitationsInput) -> Vec<String> {
-    let text_of: std::collections::HashMap<&str, &str> = input
-        .candidates
-        .iter()
-        .map(|c| (c.source.id.as_str(), c.text.as_str()))
-        .collect();
-    // The product's name is in every requirement; it says nothing about polarity.
-    let product: HashSet<String> = input
-        .product
-        .as_deref()
-        .map(|p| aine_lint::content_words(p).into_iter().collect())
-        .unwrap_or_default();
+fn polarity(input: &CitationsInput, cited: &Cited<'_>) -> Vec<String> {
     let mut errors = Vec::new();
     for r in &input.answer.requirements {
-        let negative = r.text.split_whitespace().any(negates);
+        let negative = is_negative(&r.text);
         let mine: HashSet<String> = aine_lint::content_words(&r.text)
             .into_iter()
-            .filter(|w| !product.contains(w))
+            .filter(|w| !cited.product.contains(w))
             .collect();
         // Shared stems, each with whether the cited sentence negates it.
-        let shared: Vec<(String, bool)> = r
-            .sources
-            .iter()
-            .filter_map(|id| text_of.get(id.as_str()))
-            .flat_map(|t| negated_words(t))
+        let shared: Vec<(String, bool)> = cited
+            .texts(&r.sources)
+            .flat_map(negated_words)
             .filter(|(stem, _)| mine.contains(stem))
             .collect();
         if shared.is_empty() {
@@ -188,16 +212,10 @@ fn polarity(input: &CitationsInput) -> Vec<String> {
 }
 
 /// Items that share content words with what they cite, but only words of the product's name.
-fn only_the_product_shared(input: &CitationsInput, product: &str) -> Vec<String> {
-    let product: HashSet<String> = aine_lint::content_words(product).into_iter().collect();
-    if product.is_empty() {
+fn only_the_product_shared(input: &CitationsInput, cited: &Cited<'_>) -> Vec<String> {
+    if cited.product.is_empty() {
         return Vec::new();
     }
-    let text_of: std::collections::HashMap<&str, &str> = input
-        .candidates
-        .iter()
-        .map(|c| (c.source.id.as_str(), c.text.as_str()))
-        .collect();
     let words =
         |text: &str| -> HashSet<String> { aine_lint::content_words(text).into_iter().collect() };
     let items = input
@@ -213,16 +231,12 @@ fn only_the_product_shared(input: &CitationsInput, product: &str) -> Vec<String>
                 .map(|s| (&s.id, &s.text, &s.sources)),
         );
     let mut errors = Vec::new();
-    for (id, text, cited) in items {
+    for (id, text, sources) in items {
         let mine = words(text);
-        let theirs: HashSet<String> = cited
-            .iter()
-            .filter_map(|r| text_of.get(r.as_str()))
-            .flat_map(|t| words(t))
-            .collect();
+        let theirs: HashSet<String> = cited.texts(sources).flat_map(words).collect();
         let shared: Vec<&String> = mine.intersection(&theirs).collect();
-        if !shared.is_empty() && shared.iter().all(|w| product.contains(*w)) {
-            let refs: Vec<String> = cited.iter().map(|r| format!("`{r}`")).collect();
+        if !shared.is_empty() && shared.iter().all(|w| cited.product.contains(*w)) {
+            let refs: Vec<String> = sources.iter().map(|r| format!("`{r}`")).collect();
             errors.push(format!(
                 "{id} shares only the product's name with its sources ({})",
                 refs.join(", ")
@@ -235,9 +249,8 @@ fn only_the_product_shared(input: &CitationsInput, product: &str) -> Vec<String>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aine_spec::{
-        AcceptanceCriterion, Category, EarsPattern, OpenQuestion, Requirement, SourceRef, UserStory,
-    };
+    use crate::test_support::requirement;
+    use aine_spec::{AcceptanceCriterion, Category, OpenQuestion, SourceRef, UserStory};
 
     fn candidate(id: &str, text: &str) -> Candidate {
         Candidate {
@@ -255,16 +268,6 @@ mod tests {
                 start: 0,
                 end: 10,
             },
-        }
-    }
-
-    fn requirement(id: &str, text: &str, sources: &[&str]) -> Requirement {
-        Requirement {
-            id: id.to_owned(),
-            text: text.to_owned(),
-            pattern: EarsPattern::Ubiquitous,
-            category: Category::Functional,
-            sources: sources.iter().map(|s| (*s).to_owned()).collect(),
         }
     }
 

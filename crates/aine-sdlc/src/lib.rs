@@ -119,3 +119,20 @@ pub fn register(registry: &mut Registry) -> Result<(), RegistryError> {
     )?;
     Ok(())
 }
+
+/// Fixtures the unit tests of several modules share.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use aine_spec::{Category, EarsPattern, Requirement};
+
+    /// A functional, ubiquitous requirement citing `sources`.
+    pub(crate) fn requirement(id: &str, text: &str, sources: &[&str]) -> Requirement {
+        Requirement {
+            id: id.to_owned(),
+            text: text.to_owned(),
+            pattern: EarsPattern::Ubiquitous,
+            category: Category::Functional,
+            sources: sources.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+}

@@ -199,18 +199,14 @@ pub fn pattern_of(text: &str) -> EarsPattern {
     }
 }
 
-/// The content words of a requirement without `not` (and the `shall` every one has), and
-/// whether it prohibits.
+/// The content words of a requirement without negation words (and the `shall` every one has),
+/// and whether it prohibits, by the citation check's own rule ([`crate::citations::is_negative`]).
 fn key(text: &str) -> (BTreeSet<String>, bool) {
-    let lower = text.to_lowercase();
-    let negative = lower.contains(" shall not ")
-        || lower.contains(" must not ")
-        || lower.contains(" shall never ");
     let words = words::content_lemmas(text)
         .into_iter()
-        .filter(|w| !matches!(w.as_str(), "not" | "never" | "shall"))
+        .filter(|w| !crate::citations::NEGATIONS.contains(&w.as_str()) && w != "shall")
         .collect();
-    (words, negative)
+    (words, crate::citations::is_negative(text))
 }
 
 fn jaccard(a: &BTreeSet<String>, b: &BTreeSet<String>) -> f64 {
@@ -257,17 +253,7 @@ fn source_key(id: &str, rank: &HashMap<&str, usize>) -> (usize, String, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aine_spec::Category;
-
-    fn req(id: &str, text: &str, sources: &[&str]) -> Requirement {
-        Requirement {
-            id: id.to_owned(),
-            text: text.to_owned(),
-            pattern: EarsPattern::Ubiquitous,
-            category: Category::Functional,
-            sources: sources.iter().map(|s| (*s).to_owned()).collect(),
-        }
-    }
+    use crate::test_support::requirement as req;
 
     fn draft(reqs: Vec<Requirement>, questions: Vec<OpenQuestion>) -> Option<Draft> {
         Some(Draft {
