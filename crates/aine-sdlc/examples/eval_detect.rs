@@ -7,7 +7,13 @@
 //!    P/R/F1.
 //! 2. Candidate recall on PROMISE: every PROMISE sentence is a requirement, so the share the
 //!    detector marks as a candidate is its recall (the cue lists are hand-written, not learned).
-//! 3. The AMI ES2002 meetings: candidates per meeting and example candidates.
+//! 3. Candidates against the hand-labelled requirement-bearing sentences of the AMI ES2002
+//!    meetings (`eval/detect/*.jsonl`, see `eval/LABELLING.md`): precision, recall and F1 per
+//!    meeting, on the dev set (ES2002b, ES2002d: the meetings looked at while tuning cues) and the
+//!    test set (ES2002a, ES2002c: not looked at), strict (borderline sentences left out of the
+//!    score) and lenient (borderline sentences count as requirement-bearing). With
+//!    `AINE_EVAL_SHOW=fn` (or `fp`) the dev set's missed (or wrongly marked) sentences are listed.
+//! 4. The AMI ES2002 meetings: candidates per meeting and example candidates.
 //!
 //! Run: `cargo run --release -p aine-sdlc --example eval_detect [DATA_DIR]` (default
 //! `../shared/data` next to the workspace; PROMISE falls back to the crate's bundled copy).
@@ -135,6 +141,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("(no meetings found under {})", meetings.display());
         return Ok(());
     }
+    labelled(&meetings)?;
     println!("## AMI ES2002 meetings\n");
     println!("| meeting | sentences | questions | candidates | per category |");
     println!("|---|---|---|---|---|");
@@ -177,6 +184,134 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     Ok(())
+}
+
+/// Meetings whose labels were read while tuning the cues; the others are the test set.
+const DEV_SET: &[&str] = &["ES2002b", "ES2002d"];
+
+/// One line of `eval/detect/MEETING.jsonl`.
+#[derive(serde::Deserialize)]
+struct Label {
+    id: String,
+    text: String,
+    #[serde(default)]
+    borderline: bool,
+}
+
+/// Precision, recall and F1 of the candidates against the labelled sentences (section 3).
+fn labelled(meetings: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("eval/detect");
+    let show = std::env::var("AINE_EVAL_SHOW").unwrap_or_default();
+    println!("## AMI ES2002: candidates against labelled sentences\n");
+    println!(
+        "| meeting | set | sentences | labelled (borderline) | candidates | strict P | strict R | strict F1 | lenient P | lenient R | lenient F1 |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    // (tp, fp, fn) per set and mode.
+    let mut totals: BTreeMap<(&str, &str), (usize, usize, usize)> = BTreeMap::new();
+    let mut listing = Vec::new();
+    for meeting in ["ES2002a", "ES2002b", "ES2002c", "ES2002d"] {
+        let text = std::fs::read_to_string(dir.join(format!("{meeting}.jsonl")))?;
+        let mut labels = BTreeMap::new();
+        for (n, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            let label: Label = serde_json::from_str(line)
+                .map_err(|e| format!("eval/detect/{meeting}.jsonl:{}: {e}", n + 1))?;
+            labels.insert(label.id.clone(), label);
+        }
+        let out = ingest(meetings, &[format!("{meeting}.json")])?;
+        for (id, label) in &labels {
+            let found = out.sentences.iter().find(|s| &s.source.id == id);
+            if found.map(|s| s.text.as_str()) != Some(label.text.as_str()) {
+                return Err(format!(
+                    "eval/detect/{meeting}.jsonl: {id} is not the labelled sentence any more (ingest changed its sentences); relabel"
+                )
+                .into());
+            }
+        }
+        let det = detect(&DetectInput {
+            sentences: out.sentences.clone(),
+            min_confidence: None,
+        })?;
+        let marked: std::collections::HashSet<&str> = det
+            .candidates
+            .iter()
+            .map(|c| c.source.id.as_str())
+            .collect();
+        let set = if DEV_SET.contains(&meeting) {
+            "dev"
+        } else {
+            "test"
+        };
+        let mut row = Vec::new();
+        for mode in ["strict", "lenient"] {
+            let (mut tp, mut fp, mut fn_) = (0, 0, 0);
+            for s in &out.sentences {
+                let label = labels.get(&s.source.id);
+                if mode == "strict" && label.is_some_and(|l| l.borderline) {
+                    continue;
+                }
+                match (label.is_some(), marked.contains(s.source.id.as_str())) {
+                    (true, true) => tp += 1,
+                    (false, true) => fp += 1,
+                    (true, false) => fn_ += 1,
+                    (false, false) => {}
+                }
+                if mode == "strict" && set == "dev" {
+                    let kind = match (label.is_some(), marked.contains(s.source.id.as_str())) {
+                        (true, false) => "fn",
+                        (false, true) => "fp",
+                        _ => "",
+                    };
+                    if !kind.is_empty() && kind == show {
+                        listing.push(format!("{kind} {} {}", s.source.id, s.text));
+                    }
+                }
+            }
+            let t = totals.entry((set, mode)).or_default();
+            *t = (t.0 + tp, t.1 + fp, t.2 + fn_);
+            row.push(prf(tp, fp, fn_));
+        }
+        println!(
+            "| {meeting} | {set} | {} | {} ({}) | {} | {} | {} |",
+            out.sentences.len(),
+            labels.len(),
+            labels.values().filter(|l| l.borderline).count(),
+            det.candidates.len(),
+            row[0],
+            row[1]
+        );
+    }
+    for set in ["dev", "test"] {
+        let strict = totals.get(&(set, "strict")).copied().unwrap_or_default();
+        let lenient = totals.get(&(set, "lenient")).copied().unwrap_or_default();
+        println!(
+            "| **{set} set** | | | | | {} | {} |",
+            prf(strict.0, strict.1, strict.2),
+            prf(lenient.0, lenient.1, lenient.2)
+        );
+    }
+    println!();
+    for line in listing {
+        println!("{line}");
+    }
+    Ok(())
+}
+
+/// `P | R | F1` cells from true positives, false positives and false negatives.
+fn prf(tp: usize, fp: usize, fn_: usize) -> String {
+    let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    let p = ratio(tp, tp + fp);
+    let r = ratio(tp, tp + fn_);
+    let f1 = if p + r == 0.0 {
+        0.0
+    } else {
+        2.0 * p * r / (p + r)
+    };
+    format!("{p:.3} | {r:.3} | {f1:.3}")
 }
 
 fn name(c: Category) -> &'static str {

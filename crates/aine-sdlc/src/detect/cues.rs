@@ -11,9 +11,15 @@
 //!   `ideally` 0.40, `important`/`essential` 0.40–0.50;
 //! - **decision** (what a meeting settled, for or against): `decided` 0.55, `agreed`, `get rid
 //!   of`, `no need for` 0.50, `go with`/`go for`/`going for`, `skip the`, `drop the` 0.45,
-//!   `instead of`, `we said` 0.40 (meetings decide more than they say `shall`; AMI ES2002's
-//!   decisions read "I think we're gonna have to skip the rubber", "decided on our target
-//!   group being fifteen to thirty five");
+//!   `instead of`, `we said` 0.40, `take away`, `goes away`, `stick to`/`stick with` 0.45, `not
+//!   gonna have` 0.50, `we're gonna have`, `we'll have`, `we could have`, `rather than` 0.40
+//!   (meetings decide more than they say `shall`; AMI ES2002's decisions read "I think we're
+//!   gonna have to skip the rubber", "decided on our target group being fifteen to thirty
+//!   five", "and the advanced chip goes away as well");
+//! - **proposal** (`desire:proposal`, 0.45): a question that proposes something (`should we`,
+//!   `could it`, `what about`, `is it worth`, … at its start: "or should we just consider running
+//!   on regular batteries?"); such a question is scored, not ruled out, unless it is about the
+//!   meeting.
 //! - **constraint** (a bound): `at most`, `at least`, `no more than`, `less than`, `up to`,
 //!   `within`, `under` (before a number), `only`, `limit`, `maximum`, `budget`, `price`, `cost`
 //!   0.30 each; a number followed
@@ -121,6 +127,15 @@ const CUES: &[(&str, CueKind, f64)] = &[
     ("drop the", CueKind::Decision, 0.45),
     ("instead of", CueKind::Decision, 0.40),
     ("we said", CueKind::Decision, 0.40),
+    ("take away", CueKind::Decision, 0.45),
+    ("goes away", CueKind::Decision, 0.45),
+    ("stick to", CueKind::Decision, 0.45),
+    ("stick with", CueKind::Decision, 0.45),
+    ("not gonna have", CueKind::Decision, 0.50),
+    ("we're gonna have", CueKind::Decision, 0.40),
+    ("we'll have", CueKind::Decision, 0.40),
+    ("we could have", CueKind::Decision, 0.40),
+    ("rather than", CueKind::Decision, 0.40),
     ("at most", CueKind::Constraint, 0.30),
     ("at least", CueKind::Constraint, 0.30),
     ("no more than", CueKind::Constraint, 0.30),
@@ -286,7 +301,10 @@ pub fn score(text: &str) -> Scored {
         .iter()
         .filter(|w| !crate::ingest::is_filler(w))
         .count();
-    let excluded = if is_question(text, &words) {
+    let about_meeting = words.iter().any(|w| PROCESS_WORDS.contains(&w.as_str()));
+    // "Should we have a meeting tomorrow?" proposes something about the meeting, not the product.
+    let proposal = proposal(&words).filter(|_| !about_meeting);
+    let excluded = if is_question(text, &words) && proposal.is_none() {
         Some("question")
     } else if content < 3 {
         Some("too short")
@@ -342,6 +360,10 @@ pub fn score(text: &str) -> Scored {
         }
         fired.push((at, format!("{}:{phrase}", kind.prefix()), weight));
     }
+    if let Some(at) = proposal {
+        fired.push((at, "desire:proposal".to_owned(), 0.45));
+        last_need_end = last_need_end.max(Some(at + 2));
+    }
     for (i, w) in words.iter().enumerate() {
         let unit_follows = words
             .get(i + 1..(i + 3).min(words.len()))
@@ -369,7 +391,7 @@ pub fn score(text: &str) -> Scored {
         }
     }
     let mut confidence = 1.0 - miss;
-    if words.iter().any(|w| PROCESS_WORDS.contains(&w.as_str())) {
+    if about_meeting {
         confidence *= 0.5;
     }
     // "Right I'm gonna have to", "Someone is gonna have to": broken off after the modal.
@@ -396,6 +418,42 @@ fn system_subject(words: &[String]) -> bool {
     };
     rest.first()
         .is_some_and(|w| SYSTEM_SUBJECTS.contains(&crate::detect::words::lemma(w).as_str()))
+}
+
+/// Openings that make a question a proposal about the product ("should we consider running on
+/// regular batteries?", "could it be an on off thing?", "what about button shape?").
+const PROPOSALS: &[&[&str]] = &[
+    &["should", "we"],
+    &["shall", "we"],
+    &["could", "we"],
+    &["can", "we"],
+    &["could", "it"],
+    &["can", "it"],
+    &["should", "it"],
+    &["do", "we", "want"],
+    &["what", "about"],
+    &["how", "about"],
+    &["is", "it", "worth"],
+];
+
+/// Where a proposal opening ([`PROPOSALS`]) starts, once fillers and discourse words (`um`,
+/// `so`, `okay`) are skipped.
+fn proposal(words: &[String]) -> Option<usize> {
+    let at = words.iter().position(|w| {
+        !crate::ingest::is_filler(w)
+            && !matches!(
+                w.as_str(),
+                "so" | "okay" | "ok" | "right" | "well" | "and" | "but" | "then" | "or"
+            )
+    })?;
+    PROPOSALS
+        .iter()
+        .any(|p| {
+            words
+                .get(at..at + p.len())
+                .is_some_and(|ws| ws.iter().zip(p.iter()).all(|(w, p)| w == p))
+        })
+        .then_some(at)
 }
 
 /// A question: a final `?`, or an auxiliary-pronoun opening (`do you`, `should we`) once the
@@ -435,6 +493,27 @@ mod tests {
         );
         assert_eq!(whole.excluded, None);
         assert!(whole.confidence >= 0.4, "{whole:?}");
+    }
+
+    #[test]
+    fn a_question_that_proposes_is_scored_one_that_asks_is_not() {
+        let proposes = score("Or should we just consider running on regular batteries?");
+        assert_eq!(proposes.excluded, None, "{proposes:?}");
+        assert!(proposes.cues.contains(&"desire:proposal".to_owned()));
+        assert!(proposes.confidence >= 0.4, "{proposes:?}");
+        for asks in [
+            "What do you think about the colour?",
+            "Should we have a meeting tomorrow?",
+        ] {
+            assert_eq!(score(asks).excluded, Some("question"), "{asks}");
+        }
+    }
+
+    #[test]
+    fn decisions_against_something_are_cues() {
+        let dropped = score("And the advanced chip goes away as well.");
+        assert!(dropped.cues.contains(&"decision:goes away".to_owned()));
+        assert!(dropped.confidence >= 0.4, "{dropped:?}");
     }
 
     #[test]
