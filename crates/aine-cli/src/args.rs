@@ -236,14 +236,17 @@ pub enum Review {
         #[command(flatten)]
         decide: Decide,
     },
-    /// Replace the reviewed step's output with FILE (JSON; must satisfy that step's output
-    /// contract) and continue the run.
+    /// Edit what the gate reviews and continue the run. A drafted spec opens as a review form
+    /// (YAML: per item accept, edit, reject or move to the open questions; requirements to add)
+    /// in $VISUAL/$EDITOR, checked on save with each problem at its line; a form with problems is
+    /// kept and opened again next time. With --file: a filled-in form (.yaml, .yml) or the whole
+    /// replacement output (.json; must satisfy the step's output contract).
     Edit {
         #[command(flatten)]
         decide: Decide,
-        /// The edited output, as a JSON file.
+        /// A filled-in review form (.yaml/.yml) or the edited output as JSON (.json).
         #[arg(long, value_name = "FILE")]
-        file: PathBuf,
+        file: Option<PathBuf>,
     },
 }
 

@@ -315,18 +315,51 @@ async fn review(cli: &Cli, review: &Review) -> Result<u8> {
         Review::Approve { decide } => decide_gate(&rt, decide, Decision::Approve).await,
         Review::Reject { decide } => decide_gate(&rt, decide, Decision::Reject).await,
         Review::Edit { decide, file } => {
-            let path = resolve(&cli.project, file);
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("cannot read `{}`", path.display()))?;
-            let output: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-                anyhow!(
-                    "{}:{}:{}: not valid JSON: {e}; the edited output must be a JSON document",
-                    path.display(),
-                    e.line(),
-                    e.column()
-                )
-            })?;
-            decide_gate(&rt, decide, Decision::Edit { output }).await
+            let path = file.as_ref().map(|f| resolve(&cli.project, f));
+            let is_json = path.as_ref().is_some_and(|p| {
+                p.extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+            });
+            if let (Some(path), true) = (&path, is_json) {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read `{}`", path.display()))?;
+                let output: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+                    anyhow!(
+                        "{}:{}:{}: not valid JSON: {e}; the edited output must be a JSON document",
+                        path.display(),
+                        e.line(),
+                        e.column()
+                    )
+                })?;
+                let decision = Decision::Edit {
+                    output,
+                    changes: Vec::new(),
+                };
+                return decide_gate(&rt, decide, decision).await;
+            }
+            let gate = parse_gate(&decide.gate)?;
+            let Some(form) =
+                crate::review_cmd::decision_from_form(&rt, &cli.project, &gate, path.as_deref())
+                    .await?
+            else {
+                eprintln!("the review form was left unchanged; nothing decided");
+                return Ok(exit::OK);
+            };
+            let decide = Decide {
+                reason: if form.reason.is_empty() {
+                    decide.reason.clone()
+                } else {
+                    form.reason
+                },
+                gate: decide.gate.clone(),
+                person: decide.person.clone(),
+                format: decide.format,
+            };
+            let code = decide_gate(&rt, &decide, form.decision).await?;
+            if let Some(kept) = form.kept {
+                let _ = std::fs::remove_file(kept);
+            }
+            Ok(code)
         }
     }
 }

@@ -29,7 +29,7 @@ Exit codes:
   2  bad command-line usage
   3  invalid workflow, inputs or aine.toml
   4  the run ended failed or rejected
-  5  refused: unknown run, gate or spec item, not the gate's owner, unknown person, gate not open, run finished, edit breaks the contract
+  5  refused: unknown run, gate or spec item, not the gate's owner, unknown person, gate not open, run finished, edit breaks the contract or the review form has problems
   6  database locked by another process, read-only, or not an aine database
   7  verification failed: the audit chain is broken or a published file changed
   8  aine lint found problems at or above --fail-on (default: error)";
@@ -45,9 +45,16 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
         }
         if let Some(e) = cause.downcast_ref::<aine_sdlc::trace::TraceError>() {
             return match e {
-                aine_sdlc::trace::TraceError::UnknownItem { .. } => REFUSED,
+                aine_sdlc::trace::TraceError::UnknownItem { .. }
+                | aine_sdlc::trace::TraceError::Removed { .. } => REFUSED,
                 _ => ERROR,
             };
+        }
+        if cause
+            .downcast_ref::<crate::review_cmd::FormRejected>()
+            .is_some()
+        {
+            return REFUSED;
         }
         if cause.downcast_ref::<aine_workflow::LoadError>().is_some()
             || cause.downcast_ref::<aine_lint::LintError>().is_some()

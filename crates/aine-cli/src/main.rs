@@ -28,6 +28,7 @@ mod commands;
 mod exit;
 mod models_cmd;
 mod output;
+mod review_cmd;
 mod serve_cmd;
 mod telemetry_cmd;
 mod trace_cmd;

@@ -138,13 +138,22 @@ fn print_item(spec: &SpecTrace, item: &ItemTrace) {
     outln!("decisions ({})", item.decisions.len());
     for d in &item.decisions {
         let by = d.by.as_ref().map_or("system", |p| p.as_str());
-        let change = d.change.map(|c| format!(" (item {c})")).unwrap_or_default();
-        let reason = d
-            .reason
-            .as_deref()
-            .filter(|r| !r.is_empty())
-            .map(|r| format!(": {r}"))
+        let related = match (d.change, &d.related) {
+            (Some("added"), Some(from)) => format!(" from {from}"),
+            (_, Some(to)) => format!(", as {to}"),
+            _ => String::new(),
+        };
+        let change = d
+            .change
+            .map(|c| format!(" (item {}{related})", c.replace('_', " ")))
             .unwrap_or_default();
+        let decision_reason = d.reason.as_deref().filter(|r| !r.is_empty());
+        let reason = match (&d.item_reason, decision_reason) {
+            (Some(item), Some(all)) => format!(": {item} (decision: {all})"),
+            (Some(item), None) => format!(": {item}"),
+            (None, Some(all)) => format!(": {all}"),
+            (None, None) => String::new(),
+        };
         outln!("  {} {} by {by}{change}{reason}", d.step, d.decision);
     }
     if !item.findings.is_empty() {

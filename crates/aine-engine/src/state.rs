@@ -553,7 +553,7 @@ impl RunState {
             PlanStepKind::Gate { reviews } => reviews.clone(),
             PlanStepKind::Task => None,
         };
-        if let Decision::Edit { output } = decision {
+        if let Decision::Edit { output, .. } = decision {
             let target = reviews
                 .as_ref()
                 .and_then(|r| self.plan.index_of(r))

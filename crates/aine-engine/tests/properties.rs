@@ -30,7 +30,8 @@ fn arb_decision() -> impl Strategy<Value = Decision> {
         Just(Decision::Approve),
         Just(Decision::Reject),
         Just(Decision::Edit {
-            output: json!({"e": 1})
+            output: json!({"e": 1}),
+            changes: Vec::new(),
         }),
     ]
 }

@@ -180,6 +180,7 @@ fn an_open_gate_suspends_until_decided() {
         7,
         Decision::Edit {
             output: json!({"v": 2}),
+            changes: Vec::new(),
         },
     ));
     check(
@@ -255,7 +256,14 @@ fn illegal_events_are_refused_and_change_nothing() {
     check_refused(
         "?g a",
         &waiting,
-        decided("g", 1, Decision::Edit { output: json!(1) }),
+        decided(
+            "g",
+            1,
+            Decision::Edit {
+                output: json!(1),
+                changes: Vec::new(),
+            },
+        ),
         EngineError::WrongStepState {
             event: "gate_decided",
             step: step("g"),

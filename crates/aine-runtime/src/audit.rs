@@ -57,7 +57,7 @@ pub fn entries(event: &Event, index: usize, workflow: &Workflow) -> Vec<AuditEnt
             reason,
         } => {
             let mut payload = json!({ "step": step, "gate": gate, "decision": decision.kind(), "reason": reason });
-            if let Decision::Edit { output } = decision {
+            if let Decision::Edit { output, .. } = decision {
                 payload["edited_output_sha256"] = Value::String(sha256_json(output));
             }
             vec![entry("gate.decided", by.as_str(), payload)]

@@ -26,6 +26,9 @@ pub struct GateView {
     /// The output an `edit` decision put in place of the reviewed step's output.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub edit: Option<Value>,
+    /// For an item-by-item review: what the reviewer did to each item.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<aine_types::ItemChange>,
 }
 
 /// One element of a `for_each` step as shown.
@@ -259,6 +262,7 @@ pub fn run_view(record: &RunRecord, workflow: &Workflow, journal: &[JournalEntry
                         reason: None,
                         waited_ms: None,
                         edit: None,
+                        changes: Vec::new(),
                     });
                 }
             }
@@ -282,8 +286,9 @@ pub fn run_view(record: &RunRecord, workflow: &Workflow, journal: &[JournalEntry
                         g.decided_by = Some(by.clone());
                         g.reason = Some(reason.clone());
                         g.waited_ms = opened_at.get(gate).map(|t| entry.at_ms - t);
-                        if let aine_types::Decision::Edit { output } = decision {
+                        if let aine_types::Decision::Edit { output, changes } = decision {
                             g.edit = Some(output.clone());
+                            g.changes.clone_from(changes);
                         }
                     }
                 }

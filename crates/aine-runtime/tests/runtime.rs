@@ -103,6 +103,7 @@ async fn an_edit_replaces_the_reviewed_output_for_later_steps() {
             &person("alice"),
             Decision::Edit {
                 output: json!({"text": 1}),
+                changes: Vec::new(),
             },
             "",
         )
@@ -114,6 +115,7 @@ async fn an_edit_replaces_the_reviewed_output_for_later_steps() {
         &person("alice"),
         Decision::Edit {
             output: json!({"message": "edited"}),
+            changes: Vec::new(),
         },
         "tone",
     )
@@ -310,6 +312,7 @@ async fn autonomy_decides_whether_a_gate_opens_and_how_it_may_be_decided() {
         &person("alice"),
         Decision::Edit {
             output: json!({"message": "by hand"}),
+            changes: Vec::new(),
         },
         "",
     )

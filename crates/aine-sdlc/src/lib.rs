@@ -36,6 +36,7 @@ mod error;
 pub mod ingest;
 pub mod merge;
 pub mod publish;
+pub mod review;
 pub mod template;
 pub mod topics;
 pub mod trace;

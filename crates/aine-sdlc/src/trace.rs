@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use aine_runtime::{CallView, Inspected, StepView};
 use aine_spec::{Draft, Sentence, SourceRef};
-use aine_types::{GateId, PersonId, RunId, StepId};
+use aine_types::{ChangeKind, GateId, PersonId, RunId, StepId};
 use aine_workflow::StepKind;
 use serde::Serialize;
 use serde_json::Value;
@@ -53,6 +53,13 @@ pub enum TraceError {
         item: String,
         known: String,
     },
+    /// A reviewer took the item out at a gate; `detail` says how, where, by whom and why.
+    #[error("run {run}: {item} is not in the spec: {detail}")]
+    Removed {
+        run: RunId,
+        item: String,
+        detail: String,
+    },
 }
 
 /// The traceability matrix of one run's spec.
@@ -67,6 +74,16 @@ pub struct SpecTrace {
     /// Who approved the spec at its review gate, if a person did.
     pub approved_by: Option<String>,
     pub items: Vec<ItemTrace>,
+    /// Items a reviewer removed (rejected, or moved to the open questions) at a gate, with that
+    /// decision; they are not in the spec.
+    pub removed: Vec<RemovedItem>,
+}
+
+/// An item a reviewer took out of the spec.
+#[derive(Debug, Clone, Serialize)]
+pub struct RemovedItem {
+    pub id: String,
+    pub decision: ItemDecision,
 }
 
 /// One spec item and everything it traces to.
@@ -129,8 +146,17 @@ pub struct ItemDecision {
     pub decision: String,
     pub by: Option<PersonId>,
     pub reason: Option<String>,
-    /// For an `edit`: `added`, `changed`, `removed` or `unchanged` for this item.
+    /// For an `edit`: what the reviewer did to this item (`accepted`, `rejected`, `edited`,
+    /// `added`, `moved_to_questions`) when the edit was made item by item; else, compared with
+    /// the reviewed output, `added`, `changed`, `removed` or `unchanged`.
     pub change: Option<&'static str>,
+    /// The reviewer's reason for this item (item-by-item reviews only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item_reason: Option<String>,
+    /// For an item moved to the open questions: the question it became; for an open question a
+    /// reviewer made from an item: that item.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub related: Option<String>,
 }
 
 /// One row of the flat matrix (`aine trace --matrix --csv`): an item and one source it cites.
@@ -153,14 +179,33 @@ pub struct MatrixRow<'a> {
 impl SpecTrace {
     /// The item with this id (ids compare case-insensitively).
     pub fn item(&self, id: &str) -> Result<&ItemTrace, TraceError> {
-        self.items
-            .iter()
-            .find(|i| i.id.eq_ignore_ascii_case(id))
-            .ok_or_else(|| TraceError::UnknownItem {
+        if let Some(item) = self.items.iter().find(|i| i.id.eq_ignore_ascii_case(id)) {
+            return Ok(item);
+        }
+        if let Some(RemovedItem { id, decision: d }) =
+            self.removed.iter().find(|r| r.id.eq_ignore_ascii_case(id))
+        {
+            let how = match (&d.related, d.change) {
+                (Some(q), _) => format!("moved to the open questions (as {q})"),
+                (None, Some(change)) => change.replace('_', " "),
+                (None, None) => "removed".to_owned(),
+            };
+            return Err(TraceError::Removed {
                 run: self.run,
-                item: id.to_owned(),
-                known: known_ids(&self.items),
-            })
+                item: id.clone(),
+                detail: format!(
+                    "{how} at gate {} by {} ({})",
+                    d.gate,
+                    d.by.as_ref().map_or("system", PersonId::as_str),
+                    d.item_reason.as_deref().unwrap_or("no reason given")
+                ),
+            });
+        }
+        Err(TraceError::UnknownItem {
+            run: self.run,
+            item: id.to_owned(),
+            known: known_ids(&self.items),
+        })
     }
 
     /// One row per (item, cited source); an item citing nothing gets one row with no source.
@@ -222,13 +267,13 @@ fn matrix_row<'a>(
     }
 }
 
-/// Traces every item of the spec of the run read back in `run`.
+/// The spec of a run as its `spec.publish` step is (or, before the run reaches it, would be)
+/// given it: the draft after any gate edit, the source sentences, the lint findings. Also the
+/// publish step's id.
 ///
-/// # Errors
-/// [`TraceError::NoPublishStep`] for a workflow without `spec.publish`,
-/// [`TraceError::NotDrafted`] when the run has not produced a draft yet, and
-/// [`TraceError::BadSpec`] when the rendered input is not a spec.
-pub fn trace(run: &Inspected) -> Result<SpecTrace, TraceError> {
+/// Errors: the workflow has no `spec.publish` step; the step's input cannot be rendered yet (the
+/// run has not drafted); it is not a spec.
+pub fn spec_input(run: &Inspected) -> Result<(StepId, PublishInput), TraceError> {
     let id = run.view.run;
     let publish = run
         .workflow
@@ -265,11 +310,23 @@ pub fn trace(run: &Inspected) -> Result<SpecTrace, TraceError> {
         step: publish.id.clone(),
         message: e.to_string(),
     })?;
+    Ok((publish.id.clone(), input))
+}
+
+/// Traces every item of the spec of the run read back in `run`.
+///
+/// # Errors
+/// [`TraceError::NoPublishStep`] for a workflow without `spec.publish`,
+/// [`TraceError::NotDrafted`] when the run has not produced a draft yet, and
+/// [`TraceError::BadSpec`] when the rendered input is not a spec.
+pub fn trace(run: &Inspected) -> Result<SpecTrace, TraceError> {
+    let id = run.view.run;
+    let (publish, input) = spec_input(run)?;
     let published = run
         .view
         .steps
         .iter()
-        .any(|s| s.id == publish.id && s.state == "ok");
+        .any(|s| s.id == publish && s.state == "ok");
     let sentences: HashMap<&str, &Sentence> = input
         .sentences
         .iter()
@@ -310,8 +367,9 @@ pub fn trace(run: &Inspected) -> Result<SpecTrace, TraceError> {
         run: id,
         workflow: run.workflow.name.clone(),
         published,
-        publish_step: publish.id.clone(),
+        publish_step: publish,
         approved_by: input.approved_by.filter(|a| !a.is_empty()),
+        removed: producers.removed(&items),
         items,
     })
 }
@@ -427,6 +485,38 @@ impl<'a> Producers<'a> {
 
     /// Decisions of gates that review the step holding `item` (or, for an item nobody's step
     /// produced, every edit that introduced it).
+    /// Items a reviewer rejected or moved to the open questions that are not in `items`, each
+    /// with its decision.
+    fn removed(&self, items: &[ItemTrace]) -> Vec<RemovedItem> {
+        let mut out: Vec<RemovedItem> = Vec::new();
+        for step in self.steps {
+            let Some(gate) = &step.gate else { continue };
+            for c in &gate.changes {
+                let gone = matches!(
+                    c.change,
+                    ChangeKind::Rejected | ChangeKind::MovedToQuestions
+                );
+                if gone && !items.iter().any(|i| i.id == c.item) {
+                    out.retain(|r| r.id != c.item);
+                    out.push(RemovedItem {
+                        id: c.item.clone(),
+                        decision: ItemDecision {
+                            gate: gate.gate,
+                            step: step.id.clone(),
+                            decision: gate.decision.clone().unwrap_or_default(),
+                            by: gate.decided_by.clone(),
+                            reason: gate.reason.clone(),
+                            change: Some(c.change.as_str()),
+                            item_reason: c.reason.clone(),
+                            related: c.became.clone(),
+                        },
+                    });
+                }
+            }
+        }
+        out
+    }
+
     fn decisions(&self, item: &str) -> Vec<ItemDecision> {
         let producer = self.holder(item).map(|s| s.id.clone());
         let mut out = Vec::new();
@@ -441,6 +531,32 @@ impl<'a> Producers<'a> {
                 .and_then(|i| self.items.get(i))
                 .and_then(|items| items.get(item).copied());
             let concerns = producer.is_some() && reviewed == producer.as_ref();
+            let explicit = gate
+                .changes
+                .iter()
+                .find(|c| c.item == item || c.became.as_deref() == Some(item));
+            if let Some(c) = explicit {
+                let made_here = c.became.as_deref() == Some(item);
+                out.push(ItemDecision {
+                    gate: gate.gate,
+                    step: step.id.clone(),
+                    decision: decision.clone(),
+                    by: gate.decided_by.clone(),
+                    reason: gate.reason.clone(),
+                    change: Some(if made_here {
+                        "added"
+                    } else {
+                        c.change.as_str()
+                    }),
+                    item_reason: c.reason.clone(),
+                    related: if made_here {
+                        Some(c.item.clone())
+                    } else {
+                        c.became.clone()
+                    },
+                });
+                continue;
+            }
             let change = match (decision.as_str(), &gate.edit) {
                 ("edit", Some(edited)) => {
                     let after = item_map(edited).get(item).copied();
@@ -462,6 +578,8 @@ impl<'a> Producers<'a> {
                     by: gate.decided_by.clone(),
                     reason: gate.reason.clone(),
                     change,
+                    item_reason: None,
+                    related: None,
                 });
             }
         }

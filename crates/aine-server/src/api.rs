@@ -495,6 +495,7 @@ pub(crate) fn decision(kind: DecisionKind, output: Option<Value>) -> ApiResult<D
         DecisionKind::Approve => Decision::Approve,
         DecisionKind::Reject => Decision::Reject,
         DecisionKind::Edit => Decision::Edit {
+            changes: Vec::new(),
             output: output.ok_or_else(|| {
                 ApiError::BadRequest(
                     "an `edit` needs `output`: the replacement output of the reviewed step"

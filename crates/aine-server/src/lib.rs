@@ -14,6 +14,7 @@ pub mod auth;
 mod drive;
 mod error;
 mod events;
+mod item_review;
 mod spec;
 mod ui;
 

@@ -91,11 +91,12 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(spec_page))
         .routes(routes!(review_page))
         .routes(routes!(gate_page, gate_decide))
+        .routes(routes!(crate::item_review::review_items))
         .routes(routes!(audit_page))
 }
 
 /// A rendered page, or a redirect to the login form.
-type Page = Result<Response, Response>;
+pub(crate) type Page = Result<Response, Response>;
 
 fn render(state: &AppState, name: &str, status: StatusCode, ctx: Jinja) -> Response {
     match state
@@ -116,7 +117,7 @@ fn render(state: &AppState, name: &str, status: StatusCode, ctx: Jinja) -> Respo
 }
 
 /// An error as a page (5xx without details).
-fn error_page(state: &AppState, caller: Option<&Caller>, err: &ApiError) -> Response {
+pub(crate) fn error_page(state: &AppState, caller: Option<&Caller>, err: &ApiError) -> Response {
     err.log();
     let body = err.body();
     render(
@@ -128,7 +129,7 @@ fn error_page(state: &AppState, caller: Option<&Caller>, err: &ApiError) -> Resp
 }
 
 /// The caller, or a redirect to the login form that comes back to `uri`.
-fn signed_in(caller: Option<Caller>, uri: &OriginalUri) -> Result<Caller, Redirect> {
+pub(crate) fn signed_in(caller: Option<Caller>, uri: &OriginalUri) -> Result<Caller, Redirect> {
     caller.ok_or_else(|| {
         let next = uri.0.path_and_query().map(|p| p.as_str()).unwrap_or("/");
         Redirect::to(&format!("/login?next={}", urlencode(next)))
@@ -402,19 +403,25 @@ async fn review_page(
 
 /// What the gate page shows besides the gate.
 #[derive(Debug, Default)]
-struct GateForm {
+pub(crate) struct GateForm {
+    /// The item-by-item review form's fields as sent (to fill it in again).
+    pub values: std::collections::HashMap<String, String>,
+    /// Item-by-item review errors by item id (`new-1`, `review` for the whole).
+    pub item_errors: std::collections::BTreeMap<String, Vec<String>>,
+    /// What the item-by-item review would change, when the reviewer asked for a preview.
+    pub preview: Option<Vec<crate::item_review::PreviewLine>>,
     /// The edit textarea's text.
-    output: Option<String>,
-    reason: String,
+    pub output: Option<String>,
+    pub reason: String,
     /// Errors next to the edit field.
-    edit_errors: Vec<String>,
+    pub edit_errors: Vec<String>,
     /// Error next to the reject reason.
-    reason_error: Option<String>,
+    pub reason_error: Option<String>,
     /// Any other problem (not the owner, already decided).
-    error: Option<String>,
+    pub error: Option<String>,
 }
 
-async fn gate_view(
+pub(crate) async fn gate_view(
     state: &AppState,
     caller: &Caller,
     gate: &str,
@@ -446,6 +453,13 @@ async fn gate_view(
         Ok(inspected) => aine_sdlc::trace::trace(&inspected).ok(),
         Err(_) => None,
     };
+    // Item by item when the reviewed output is a drafted spec and this person may decide now.
+    let item_review = record.status == GateStatus::Open
+        && may_decide
+        && draft.is_some()
+        && reviewed
+            .and_then(|s| s.output.clone())
+            .is_some_and(|o| serde_json::from_value::<aine_spec::Draft>(o).is_ok());
     Ok(render(
         state,
         "gate.html",
@@ -466,6 +480,10 @@ async fn gate_view(
             may_decide,
             run => view.run.to_string(),
             draft,
+            item_review,
+            values => form.values,
+            item_errors => form.item_errors,
+            preview => form.preview,
         },
     ))
 }
@@ -540,7 +558,10 @@ async fn gate_decide(
         "edit" => {
             let text = form.output.clone().unwrap_or_default();
             match serde_json::from_str::<Value>(&text) {
-                Ok(output) => Decision::Edit { output },
+                Ok(output) => Decision::Edit {
+                    output,
+                    changes: Vec::new(),
+                },
                 Err(e) => {
                     let f = GateForm {
                         output: Some(text),

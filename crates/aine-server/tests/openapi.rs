@@ -104,6 +104,7 @@ async fn every_documented_route_is_served() {
         "POST /login",
         "POST /logout",
         "POST /review/{gate}",
+        "POST /review/{gate}/items",
     ];
     assert_eq!(operations, expected);
 }

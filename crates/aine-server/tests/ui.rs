@@ -143,6 +143,16 @@ async fn the_review_form_shows_errors_next_to_the_field_and_decides() {
     let (status, _, html) = p.form(&path, &alice, "decision=edit&output=%7Bnope").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(html.contains("not valid JSON"), "{html}");
+    // The item-by-item review is for drafted specs only; this gate reviews a greeting.
+    let (status, _, html) = p
+        .form(&format!("{path}/items"), &alice, "action.REQ-001=reject")
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(html.contains("does not review a drafted spec"), "{html}");
+    assert!(
+        !html.contains("id=\"item-review\""),
+        "no item form on a gate that reviews no drafted spec"
+    );
     // Reject needs a reason.
     let (status, _, html) = p.form(&path, &alice, "decision=reject&reason=").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);

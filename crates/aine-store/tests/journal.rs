@@ -196,6 +196,7 @@ async fn gates_are_projected_and_listed_oldest_first() {
 
     let edit = Decision::Edit {
         output: json!({ "items": [] }),
+        changes: Vec::new(),
     };
     store
         .append(&a, 3, &[gate_decided(ga, edit)], 300)

@@ -71,8 +71,59 @@ pub enum Decision {
     /// Stop the run; it ends `rejected`.
     Reject,
     /// Replace the reviewed step's output with a human version (already checked against that
-    /// step's output contract by whoever journals this) and continue.
-    Edit { output: Value },
+    /// step's output contract by whoever journals this) and continue. `changes` says, item by
+    /// item, what the reviewer did (empty when the edit was made to the output as a whole, e.g.
+    /// as JSON).
+    Edit {
+        output: Value,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        changes: Vec<ItemChange>,
+    },
+}
+
+/// What a reviewer did to one item (a requirement, user story, open question: anything with an
+/// `id` in the reviewed output) in an item-by-item review.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemChange {
+    /// The item's id in the reviewed output (`REQ-003`); for an added item, its id in the new
+    /// output.
+    pub item: String,
+    pub change: ChangeKind,
+    /// The reviewer's reason for this item, when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// For [`ChangeKind::MovedToQuestions`]: the id of the open question it became.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub became: Option<String>,
+}
+
+/// The kinds of [`ItemChange`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    /// Kept as drafted.
+    Accepted,
+    /// Removed from the output.
+    Rejected,
+    /// Kept with a new text.
+    Edited,
+    /// Written by the reviewer.
+    Added,
+    /// Removed and turned into an open question quoting the same sources.
+    MovedToQuestions,
+}
+
+impl ChangeKind {
+    /// `accepted`, `rejected`, `edited`, `added`, `moved_to_questions`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Accepted => "accepted",
+            ChangeKind::Rejected => "rejected",
+            ChangeKind::Edited => "edited",
+            ChangeKind::Added => "added",
+            ChangeKind::MovedToQuestions => "moved_to_questions",
+        }
+    }
 }
 
 impl Decision {

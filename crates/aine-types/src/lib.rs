@@ -9,7 +9,7 @@ mod ids;
 mod money;
 mod outcome;
 
-pub use event::{CallResult, Decision, Event, JournalEntry, RunStatus};
+pub use event::{CallResult, ChangeKind, Decision, Event, ItemChange, JournalEntry, RunStatus};
 pub use ids::{GateId, IdError, PersonId, RoleName, RunId, StepId};
 pub use money::{Spend, Usd};
 pub use outcome::Outcome;

@@ -8,6 +8,24 @@ use super::{Loaded, Observer, Quiet, Runtime};
 use crate::error::{Error, Result};
 
 impl Runtime {
+    /// The gate's record while it is open.
+    ///
+    /// Errors: [`Error::GateNotOpen`] saying who decided it (as a decision would be refused),
+    /// or the store's error for an unknown gate.
+    pub async fn open_gate(&self, gate: &GateId) -> Result<aine_store::GateRecord> {
+        let record = self.store.gate(gate).await?;
+        if record.status != GateStatus::Open {
+            return Err(Error::GateNotOpen {
+                gate: *gate,
+                detail: match (&record.decided_by, &record.decision) {
+                    (Some(by), Some(d)) => format!("already decided: {d} by {by}"),
+                    _ => "already decided".to_owned(),
+                },
+            });
+        }
+        Ok(record)
+    }
+
     /// Records a person's decision on an open gate. On success the run can be driven on.
     ///
     /// Errors: the person is not configured, is not the gate's owner (nor an admin), the gate
@@ -39,16 +57,7 @@ impl Runtime {
                 known: self.config.people.keys().cloned().collect(),
             });
         }
-        let record = self.store.gate(gate).await?;
-        if record.status != GateStatus::Open {
-            return Err(Error::GateNotOpen {
-                gate: *gate,
-                detail: match (&record.decided_by, &record.decision) {
-                    (Some(by), Some(d)) => format!("already decided: {d} by {by}"),
-                    _ => "already decided".to_owned(),
-                },
-            });
-        }
+        let record = self.open_gate(gate).await?;
         if !self.config.may_decide_for(person, &record.owner_role) {
             let people = self.config.people_in(&record.owner_role).to_vec();
             return Err(Error::NotOwner {
@@ -71,7 +80,7 @@ impl Runtime {
                 step: record.step.clone(),
             });
         }
-        if let Decision::Edit { output } = &decision {
+        if let Decision::Edit { output, .. } = &decision {
             let reviewed =
                 reviewed_step(&workflow, &record.step).ok_or_else(|| Error::EditNotAllowed {
                     gate: *gate,
