@@ -26,21 +26,25 @@ pub enum InputFormat {
     /// Kiro `requirements.md`: `### Requirement N`, `**User Story:** As a …`,
     /// `#### Acceptance Criteria` with numbered `WHEN … THEN … SHALL …` lines.
     Kiro,
+    /// aine's own published `requirements.md` (`spec.publish`): the same items, sources and
+    /// declared patterns as its `requirements.json`.
+    AineMarkdown,
 }
 
 impl InputFormat {
     /// Every format.
-    pub const ALL: [InputFormat; 6] = [
+    pub const ALL: [InputFormat; 7] = [
         InputFormat::AineSpec,
         InputFormat::RequirementLines,
         InputFormat::StoryLines,
         InputFormat::SpecKit,
         InputFormat::OpenSpec,
         InputFormat::Kiro,
+        InputFormat::AineMarkdown,
     ];
 
     /// The name used on the command line (`aine-spec`, `requirement-lines`, `story-lines`,
-    /// `spec-kit`, `open-spec`, `kiro`).
+    /// `spec-kit`, `open-spec`, `kiro`, `aine-markdown`).
     pub fn as_str(self) -> &'static str {
         match self {
             InputFormat::AineSpec => "aine-spec",
@@ -49,6 +53,7 @@ impl InputFormat {
             InputFormat::SpecKit => "spec-kit",
             InputFormat::OpenSpec => "open-spec",
             InputFormat::Kiro => "kiro",
+            InputFormat::AineMarkdown => "aine-markdown",
         }
     }
 

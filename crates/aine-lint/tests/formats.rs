@@ -209,6 +209,11 @@ fn format_detection() {
             InputFormat::OpenSpec,
         ),
         (
+            "requirements.md",
+            "# Requirements\n\nSpec format 1.0.\n\n## Requirements (EARS)\n\n- **REQ-001** (Ubiquitous, Functional): The remote shall beep.\n",
+            InputFormat::AineMarkdown,
+        ),
+        (
             "spec.md",
             "# Feature Specification: X\n- **FR-001**: System MUST x.\n",
             InputFormat::SpecKit,

@@ -273,3 +273,77 @@ fn hostile_text_in_a_source_is_only_text() {
     );
     assert!(checked.get("findings").is_some());
 }
+
+/// `aine lint` reads aine's own published Markdown as the items it holds: the same rule per item
+/// as the JSON published next to it, for requirements (with declared patterns and sources),
+/// stories, criteria, and items citing a sentence the sources lack; nothing from the intro, the
+/// ambiguity flags or the open questions.
+#[test]
+fn the_published_markdown_lints_like_the_published_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sentence = |id: &str, text: &str| json!({"text": text, "source": {"id": id, "file": "m.txt", "speaker": "Sam", "sentence": 0, "start": 0, "end": 1}});
+    let sentences = json!([
+        sentence(
+            "m#1",
+            "The remote must not provide teletext, nobody uses it."
+        ),
+        sentence(
+            "m#2",
+            "It should be easy to use and respond quickly; maybe \"fast\", you know."
+        ),
+        sentence("m#3", "When the batteries are low, it should beep."),
+    ]);
+    let draft = json!({
+        "requirements": [
+            {"id": "REQ-001", "text": "The remote control shall not provide teletext.", "pattern": "ubiquitous", "category": "functional", "sources": ["m#1"]},
+            {"id": "REQ-002", "text": "The remote control shall be easy to use and respond quickly.", "pattern": "event_driven", "category": "usability", "sources": ["m#2"]},
+            {"id": "REQ-003", "text": "When the batteries are low, the remote control should beep.", "pattern": "event_driven", "category": "functional", "sources": ["m#3", "m#9"]}
+        ],
+        "user_stories": [
+            {"id": "US-001", "text": "As a viewer, I want a low-battery beep, so that I can change the batteries in time.", "role": "viewer", "goal": "a low-battery beep", "benefit": "I can change the batteries in time",
+             "acceptance_criteria": [{"given": "the batteries are low", "when": "the viewer presses any button", "then": "the remote control beeps quickly"}],
+             "sources": ["m#3"]},
+            {"id": "US-002", "text": "As a user, I want to find and use the remote easily.", "role": "user", "goal": "to find and use the remote easily", "acceptance_criteria": [], "sources": ["m#2"]}
+        ],
+        "open_questions": [
+            {"id": "Q-001", "text": "Is this a requirement, and what should the product do? \"maybe fast\"", "items": [], "sources": ["m#2"]}
+        ]
+    });
+    let r = registry();
+    let checked = call(
+        &r,
+        "spec.lint",
+        json!({ "draft": draft, "sentences": sentences }),
+        d,
+    );
+    call(
+        &r,
+        "spec.publish",
+        json!({"draft": draft, "sentences": sentences, "findings": checked["findings"], "approved_by": "alice"}),
+        d,
+    );
+    let rules = |file: &str| {
+        let path = d.join("spec").join(file);
+        let mut found: Vec<(String, String)> =
+            aine_lint::lint_path(&path, None, &aine_lint::LintOptions::default())
+                .unwrap()
+                .into_iter()
+                .map(|f| (f.item.unwrap_or_default(), f.rule.to_string()))
+                .collect();
+        found.sort();
+        found
+    };
+    let json_rules = rules("requirements.json");
+    assert!(
+        json_rules.len() >= 6,
+        "the fixture has findings: {json_rules:?}"
+    );
+    for rule in ["ears.modal", "trace.unknown-source", "smell.negative"] {
+        assert!(
+            json_rules.iter().any(|(_, r)| r == rule),
+            "{rule} not in {json_rules:?}"
+        );
+    }
+    assert_eq!(rules("requirements.md"), json_rules);
+}

@@ -6,7 +6,7 @@
 
 use pulldown_cmark::{Event, Options, Parser, Tag};
 
-use crate::model::{Item, ItemKind};
+use crate::model::{Item, ItemKind, SourceText};
 use crate::parse::{item_at, numbered_lines, offset_in};
 
 /// For each line (index = line number - 1): whether it lies in a code block, an HTML block or
@@ -296,4 +296,161 @@ pub(crate) fn parse_kiro(text: &str) -> Vec<Item> {
         }
     }
     items
+}
+
+/// The EARS pattern as aine's Markdown names it (`Ubiquitous`, `EventDriven`, ...).
+fn pattern_named(name: &str) -> Option<aine_spec::EarsPattern> {
+    use aine_spec::EarsPattern as P;
+    Some(match name.trim() {
+        "Ubiquitous" => P::Ubiquitous,
+        "StateDriven" => P::StateDriven,
+        "EventDriven" => P::EventDriven,
+        "OptionalFeature" => P::OptionalFeature,
+        "UnwantedBehaviour" => P::UnwantedBehaviour,
+        _ => return None,
+    })
+}
+
+/// The cited sources of a `sources:` line of aine's Markdown: `` `ID` (Speaker): "text"; `ID2` ``.
+fn cited(line: &str) -> Vec<SourceText> {
+    let mut out = Vec::new();
+    let mut rest = line;
+    while let Some(open) = rest.find('`') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('`') else { break };
+        let id = after[..close].to_owned();
+        let tail = &after[close + 1..];
+        // The quote runs to the next `"; \`` (the next source) or to the last `"` of the line.
+        let (text, next) = match tail.find(": \"") {
+            Some(q) if !tail[..q].contains('`') => {
+                let quoted = &tail[q + 3..];
+                let end = quoted
+                    .find("\"; `")
+                    .or_else(|| quoted.rfind('"'))
+                    .unwrap_or(quoted.len());
+                (Some(quoted[..end].to_owned()), &quoted[end..])
+            }
+            _ => (None, tail),
+        };
+        out.push(SourceText { id, text });
+        rest = next;
+    }
+    out
+}
+
+/// aine's own published `requirements.md` (`spec.publish`): `- **REQ-001** (Pattern, Category):
+/// text` with a `  - sources:` line under it, `### US-001: As a …` stories with `- Given …, when
+/// …, then ….` criteria and a `Sources:` line. The items are those of the same spec as JSON
+/// (requirements with their declared pattern and sources, stories, criteria parts with ids
+/// `US-001/AC1.given`), and the quoted sentences are the document's sources; the introduction,
+/// the ambiguity flags and the open questions are not items.
+pub(crate) fn parse_aine(text: &str) -> (Vec<Item>, Option<Vec<SourceText>>) {
+    let mut items: Vec<Item> = Vec::new();
+    let mut sources: Vec<SourceText> = Vec::new();
+    let mut section = String::new();
+    let mut story: Option<String> = None;
+    let mut criterion = 0u32;
+    let mut add_sources = |items: &mut Vec<Item>, found: Vec<SourceText>| {
+        if let Some(last) = items
+            .iter_mut()
+            .rev()
+            .find(|i| matches!(i.kind, ItemKind::Requirement | ItemKind::UserStory))
+        {
+            last.sources = Some(found.iter().map(|s| s.id.clone()).collect());
+        }
+        // A ref the publisher could not quote is not a sentence of the sources (the JSON
+        // lists only sentences it has).
+        for s in found.into_iter().filter(|s| s.text.is_some()) {
+            if !sources.iter().any(|k| k.id == s.id) {
+                sources.push(s);
+            }
+        }
+    };
+    for (line_no, line) in prose_lines(text) {
+        if let Some((level, title)) = heading(line) {
+            if level == 2 {
+                section = title.to_owned();
+                story = None;
+            } else if level == 3
+                && section == "User stories"
+                && let Some((id, rest)) = title.split_once(": ")
+            {
+                let content_start = offset_in(line, rest);
+                if let Some(item) = item_at(
+                    line_no,
+                    line,
+                    content_start,
+                    line.len(),
+                    ItemKind::UserStory,
+                    Some(id.to_owned()),
+                ) {
+                    items.push(item);
+                }
+                story = Some(id.to_owned());
+                criterion = 0;
+            }
+            continue;
+        }
+        match section.as_str() {
+            "Requirements (EARS)" => {
+                if let Some(rest) = line.trim_start().strip_prefix("- sources: ") {
+                    add_sources(&mut items, cited(rest));
+                    continue;
+                }
+                let Some(content) = line.strip_prefix("- **") else {
+                    continue;
+                };
+                let Some((id, rest)) = content.split_once("** (") else {
+                    continue;
+                };
+                let Some((labels, statement)) = rest.split_once("): ") else {
+                    continue;
+                };
+                let start = offset_in(line, statement);
+                if let Some(mut item) = item_at(
+                    line_no,
+                    line,
+                    start,
+                    line.len(),
+                    ItemKind::Requirement,
+                    Some(id.to_owned()),
+                ) {
+                    item.declared_pattern = labels.split(',').next().and_then(pattern_named);
+                    items.push(item);
+                }
+            }
+            "User stories" => {
+                let Some(id) = story.clone() else { continue };
+                if let Some(rest) = line.strip_prefix("Sources: ") {
+                    add_sources(&mut items, cited(rest));
+                    continue;
+                }
+                let Some(content) = line.strip_prefix("- Given ") else {
+                    continue;
+                };
+                criterion += 1;
+                let content = content.strip_suffix('.').unwrap_or(content);
+                let (given, rest) = content.split_once(", when ").unwrap_or((content, ""));
+                let (when, then) = rest.split_once(", then ").unwrap_or((rest, ""));
+                for (part, segment) in [("given", given), ("when", when), ("then", then)] {
+                    if segment.trim().is_empty() {
+                        continue;
+                    }
+                    let start = offset_in(line, segment);
+                    if let Some(item) = item_at(
+                        line_no,
+                        line,
+                        start,
+                        start + segment.len(),
+                        ItemKind::Scenario,
+                        Some(format!("{id}/AC{criterion}.{part}")),
+                    ) {
+                        items.push(item);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    (items, Some(sources))
 }

@@ -59,7 +59,8 @@ fn check_text(path: &Path, text: &str) -> Result<()> {
 
 /// Guesses the format of a file from its extension and content.
 ///
-/// `.json` (or text starting with `{`) is aine's spec JSON. Markdown is Kiro when it has
+/// `.json` (or text starting with `{`) is aine's spec JSON. Markdown is aine's own published
+/// spec when it opens with `# Requirements` and has `## Requirements (EARS)`, Kiro when it has
 /// `**User Story:**` or `### Requirement N` with `#### Acceptance Criteria`, OpenSpec when it
 /// has `### Requirement:` or `#### Scenario:`, Spec Kit when it has `**FR-…**`, `**Given**` or
 /// `# Feature Specification`. Anything else is user-story lines when at least half of its
@@ -73,6 +74,9 @@ pub fn detect_format(path: &Path, text: &str) -> InputFormat {
         return InputFormat::AineSpec;
     }
     if matches!(ext.as_deref(), Some("md" | "markdown")) {
+        if text.starts_with("# Requirements\n") && text.contains("\n## Requirements (EARS)\n") {
+            return InputFormat::AineMarkdown;
+        }
         if text.contains("**User Story:**")
             || (text.contains("#### Acceptance Criteria") && text.contains("### Requirement "))
         {
@@ -122,6 +126,7 @@ pub fn parse(path: &Path, text: &str, format: InputFormat) -> Result<Document> {
         InputFormat::SpecKit => (markdown::parse_spec_kit(text), None),
         InputFormat::OpenSpec => (markdown::parse_open_spec(text), None),
         InputFormat::Kiro => (markdown::parse_kiro(text), None),
+        InputFormat::AineMarkdown => markdown::parse_aine(text),
     };
     Ok(Document {
         path: path.to_owned(),
