@@ -23,6 +23,9 @@ pub struct Cli {
     /// SQLite database file (default: `storage.database` in aine.toml, else .aine/aine.db).
     #[arg(long, global = true, env = "AINE_DB", value_name = "FILE")]
     pub db: Option<PathBuf>,
+    /// Print text output at full width (by default it is wrapped at 100 columns).
+    #[arg(long, global = true)]
+    pub wide: bool,
     #[command(subcommand)]
     pub command: Command,
 }

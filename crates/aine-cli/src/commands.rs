@@ -529,7 +529,7 @@ fn lint(
     match format {
         "json" => output::print_json(&aine_lint::to_json(&findings))?,
         "sarif" => output::print_json(&aine_lint::to_sarif(&findings, aine_lint::rules()))?,
-        _ => out!("{}", aine_lint::to_text(&findings)),
+        _ => out!("{}", output::fit(&aine_lint::to_text(&findings))),
     }
     let threshold = match fail_on {
         "error" => Some(aine_lint::Severity::Error),

@@ -12,14 +12,13 @@ macro_rules! out {
     }};
 }
 
-/// [`out!`] with a newline.
+/// A line of text output: [`out!`] with a newline, wrapped at the output width (100 columns
+/// unless `--wide`; see [`output::fit`]). JSON, CSV and Prometheus text go through [`out!`],
+/// never wrapped.
 macro_rules! outln {
     () => { out!("\n") };
     ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        if writeln!(std::io::stdout().lock(), $($arg)*).is_err() {
-            std::process::exit(0);
-        }
+        out!("{}\n", $crate::output::fit(&format!($($arg)*)));
     }};
 }
 
@@ -39,6 +38,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = args::Cli::parse();
+    output::set_wide(cli.wide);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

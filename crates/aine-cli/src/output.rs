@@ -3,6 +3,7 @@
 //! a terminal.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aine_engine::Action;
 use aine_runtime::{Config, Observer, RunSummary, RunView};
@@ -13,10 +14,54 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-/// Prints `value` as pretty JSON on stdout.
+/// Prints `value` as pretty JSON on stdout (never wrapped).
 pub fn print_json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
-    outln!("{}", serde_json::to_string_pretty(value)?);
+    out!("{}\n", serde_json::to_string_pretty(value)?);
     Ok(())
+}
+
+/// The column text output wraps at: [`DEFAULT_WIDTH`], or none with `--wide`.
+static WIDTH: AtomicUsize = AtomicUsize::new(DEFAULT_WIDTH);
+
+/// Text output fits this many columns unless `--wide` is given (issue 13: a terminal's width,
+/// whatever the data).
+pub const DEFAULT_WIDTH: usize = 100;
+
+/// `--wide`: no wrapping or truncating of text output.
+pub fn set_wide(wide: bool) {
+    WIDTH.store(
+        if wide { usize::MAX } else { DEFAULT_WIDTH },
+        Ordering::Relaxed,
+    );
+}
+
+/// The width text output fits (`usize::MAX` with `--wide`).
+pub fn width() -> usize {
+    WIDTH.load(Ordering::Relaxed)
+}
+
+/// `text` with every line wider than [`width`] wrapped at spaces (a word longer than a line is
+/// broken); continuation lines are indented four columns deeper than their line.
+pub fn fit(text: &str) -> String {
+    let width = width();
+    let mut out = String::with_capacity(text.len());
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        if textwrap::core::display_width(line) <= width {
+            out.push_str(line);
+            continue;
+        }
+        let content = line.trim_start();
+        let indent = &line[..line.len() - content.len()];
+        let deeper = format!("{indent}    ");
+        let options = textwrap::Options::new(width)
+            .initial_indent(indent)
+            .subsequent_indent(&deeper);
+        out.push_str(&textwrap::wrap(content, options).join("\n"));
+    }
+    out
 }
 
 /// RFC 3339 time of a millisecond timestamp.
@@ -50,21 +95,80 @@ fn people_list(people: &[PersonId]) -> String {
     }
 }
 
-/// Prints rows as left-aligned columns.
+/// What [`table_fitted`] does with a last column too wide for the line.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LastColumn {
+    /// Wraps it under itself (free text: why, result).
+    Wrap,
+    /// Cuts it with `…`, one line per row (a matrix).
+    Cut,
+}
+
+/// [`table_fitted`] with the last column wrapped.
 fn table(header: &[&str], rows: &[Vec<String>]) {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    table_fitted(header, rows, LastColumn::Wrap);
+}
+
+/// Prints rows as left-aligned columns, fitting [`width`]: the last column wraps under itself
+/// or is cut (`last`); when the other columns alone leave it fewer than `MIN_LAST` columns, the
+/// widest of them are cut with `…` first.
+pub(crate) fn table_fitted(header: &[&str], rows: &[Vec<String>], last_column: LastColumn) {
+    const MIN_LAST: usize = 28;
+    let count = |s: &str| textwrap::core::display_width(s);
+    let mut widths: Vec<usize> = header.iter().map(|h| count(h)).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
+            *w = (*w).max(count(cell));
         }
     }
+    let total = width();
+    let last = widths.len().saturating_sub(1);
+    let fixed = |widths: &[usize]| widths[..last].iter().map(|w| w + 2).sum::<usize>();
+    while total != usize::MAX && fixed(&widths) + MIN_LAST > total {
+        let Some((widest, w)) = widths[..last]
+            .iter()
+            .copied()
+            .enumerate()
+            .max_by_key(|(_, w)| *w)
+        else {
+            break;
+        };
+        if w <= 8 {
+            break;
+        }
+        widths[widest] = w - 1;
+    }
+    let indent = fixed(&widths);
+    let room = total.saturating_sub(indent).max(MIN_LAST);
     let line = |cells: Vec<String>| {
         let mut out = String::new();
         for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
-            if i + 1 == cells.len() {
-                out.push_str(cell);
+            if i == last && last_column == LastColumn::Cut {
+                if count(cell) > room {
+                    let cut: String = cell.chars().take(room.saturating_sub(1)).collect();
+                    out.push_str(&format!("{cut}…"));
+                } else {
+                    out.push_str(cell);
+                }
+            } else if i == last {
+                let wrapped = textwrap::wrap(cell, room);
+                for (n, part) in wrapped.iter().enumerate() {
+                    if n > 0 {
+                        out.push('\n');
+                        out.push_str(&" ".repeat(indent));
+                    }
+                    out.push_str(part);
+                }
             } else {
-                out.push_str(&format!("{cell:<w$}  "));
+                let cell = if count(cell) > *w {
+                    let cut: String = cell.chars().take(w.saturating_sub(1)).collect();
+                    format!("{cut}…")
+                } else {
+                    cell.clone()
+                };
+                let pad = w.saturating_sub(count(&cell));
+                out.push_str(&cell);
+                out.push_str(&" ".repeat(pad + 2));
             }
         }
         outln!("{}", out.trim_end());
@@ -351,7 +455,7 @@ pub fn print_gate_detail(
     }
     let gate_step = view.steps.iter().find(|s| s.id == g.step);
     if let Some(why) = gate_step.and_then(|s| s.why.as_ref()) {
-        let options = textwrap::Options::new(REVIEW_WIDTH)
+        let options = textwrap::Options::new(width())
             .initial_indent("  ")
             .subsequent_indent("    ");
         for line in textwrap::wrap(&format!("opened because {why}"), options) {
@@ -381,12 +485,9 @@ pub fn print_gate_detail(
     }
 }
 
-/// Columns the readable review view wraps at.
-const REVIEW_WIDTH: usize = 100;
-
 /// The draft under review as a spec a person reads: each item with its text, where it came
 /// from (a model, the fallback, a person's edit), the sentences it cites quoted with speaker and
-/// ref, and its lint findings; wrapped at [`REVIEW_WIDTH`] columns.
+/// ref, and its lint findings; wrapped at [`width`] columns.
 fn print_review_spec(spec: &aine_sdlc::trace::SpecTrace) {
     let count = |kind: &str| spec.items.iter().filter(|i| i.kind == kind).count();
     outln!(
@@ -402,7 +503,7 @@ fn print_review_spec(spec: &aine_sdlc::trace::SpecTrace) {
     );
     let indent = " ".repeat(10);
     let wrap = |text: &str, first: &str| {
-        let options = textwrap::Options::new(REVIEW_WIDTH)
+        let options = textwrap::Options::new(width())
             .initial_indent(first)
             .subsequent_indent(&indent);
         for line in textwrap::wrap(text, options) {
@@ -747,6 +848,6 @@ pub fn print_models(rows: &[Value]) {
         &table_rows,
     );
     for r in rows.iter().filter(|r| r["about"].is_string()) {
-        println!("  {}: {}", text(&r["name"]), text(&r["about"]));
+        outln!("  {}: {}", text(&r["name"]), text(&r["about"]));
     }
 }

@@ -177,33 +177,29 @@ fn print_matrix(spec: &SpecTrace) {
         },
         spec.items.len()
     );
-    outln!(
-        "{:<8} {:<14} {:<10} {:<28} sentence",
-        "item",
-        "kind",
-        "source",
-        "file"
-    );
-    for row in spec.rows() {
-        let sentence = row.sentence.unwrap_or("(no such sentence)");
-        let sentence: String = if sentence.chars().count() > 60 {
-            sentence.chars().take(59).chain(['…']).collect()
-        } else {
-            sentence.to_owned()
-        };
-        outln!(
-            "{:<8} {:<14} {:<10} {:<28} {}",
-            row.item,
-            row.kind,
-            row.source,
-            row.file.unwrap_or(""),
-            if row.source.is_empty() {
+    let rows: Vec<Vec<String>> = spec
+        .rows()
+        .into_iter()
+        .map(|row| {
+            let sentence = if row.source.is_empty() {
                 "(cites no source)"
             } else {
-                &sentence
-            }
-        );
-    }
+                row.sentence.unwrap_or("(no such sentence)")
+            };
+            vec![
+                row.item.to_owned(),
+                row.kind.to_owned(),
+                row.source.to_owned(),
+                row.file.unwrap_or("").to_owned(),
+                sentence.to_owned(),
+            ]
+        })
+        .collect();
+    crate::output::table_fitted(
+        &["ITEM", "KIND", "SOURCE", "FILE", "SENTENCE"],
+        &rows,
+        crate::output::LastColumn::Cut,
+    );
 }
 
 fn print_csv(spec: &SpecTrace) -> Result<()> {

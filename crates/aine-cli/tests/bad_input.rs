@@ -387,7 +387,7 @@ fn the_cli_identity_comes_from_as_or_the_user_config_and_must_be_a_person() {
 fn a_role_with_no_people_is_named_when_its_gate_waits_and_when_someone_tries_to_decide() {
     let config = "[people.alice]\n[people.bob]\n[roles]\ndev = [\"bob\"]\n";
     let dir = project(config, GATED);
-    let out = aine(dir.path(), &["run", "wf.workflow.yaml"]);
+    let out = aine(dir.path(), &["--wide", "run", "wf.workflow.yaml"]);
     let (stdout, _) = text(&out);
     assert_eq!(out.status.code(), Some(0));
     assert!(

@@ -115,7 +115,7 @@ PY"#;
         "{:?}",
         text(&out)
     );
-    let out = aine(dir, &["trace", "REQ-006"]);
+    let out = aine(dir, &["--wide", "trace", "REQ-006"]);
     assert!(
         text(&out)
             .0

@@ -416,14 +416,14 @@ async fn a_product_owner_reviews_the_draft_item_by_item_and_the_spec_shows_each_
     assert!(spec.contains("\"Q-001\""), "{spec}");
 
     // `aine trace` shows who changed what, and why.
-    let out = common::aine(dir, &["trace", "REQ-001"]);
+    let out = common::aine(dir, &["--wide", "trace", "REQ-001"]);
     let shown = common::text(&out);
     assert!(out.status.success(), "{shown:?}");
     assert!(
         shown.0.contains("edit by pat (item edited): the production cost, not the price (decision: reviewed item by item)"),
         "{shown:?}"
     );
-    let out = common::aine(dir, &["trace", "REQ-006"]);
+    let out = common::aine(dir, &["--wide", "trace", "REQ-006"]);
     assert!(
         common::text(&out)
             .0
