@@ -396,6 +396,29 @@ async fn a_product_owner_reviews_the_draft_item_by_item_and_the_spec_shows_each_
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     screenshot(c, "review-4-run-succeeded").await;
+    // The spec page: each requirement with its sources a click away, the decisions in the trace.
+    c.find(Locator::Css("a[href$='/spec']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css("details summary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let page = c.source().await.unwrap();
+    for shown in [
+        "(added from REQ-003)",
+        "REQ-002 rejected by pat: the stand-by button was never agreed",
+        "REQ-003 moved to questions (as Q-001) by pat: how long is long?",
+    ] {
+        assert!(page.contains(shown), "{shown:?} not on the spec page");
+    }
+    screenshot(c, "review-5-spec").await;
     ui.close().await;
 
     // The published spec holds each change.

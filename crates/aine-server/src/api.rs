@@ -313,7 +313,8 @@ async fn get_run(
 
 /// The spec a run publishes (or would publish, while it waits for review): requirements in
 /// EARS form, user stories with acceptance criteria, lint findings, and each item's trace links
-/// to the source sentences it cites, with the transcripts they come from.
+/// to the source sentences it cites; the cited sentences quoted (`quotes`), and the input files
+/// with their sentence counts (each file's sentences are on the page `/runs/RUN/sources/N`).
 #[utoipa::path(
     get,
     path = "/api/v1/runs/{run}/spec",

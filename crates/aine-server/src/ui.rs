@@ -32,6 +32,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("review.html", include_str!("../templates/review.html")),
     ("gate.html", include_str!("../templates/gate.html")),
     ("spec.html", include_str!("../templates/spec.html")),
+    (
+        "transcript.html",
+        include_str!("../templates/transcript.html"),
+    ),
     ("audit.html", include_str!("../templates/audit.html")),
     ("error.html", include_str!("../templates/error.html")),
 ];
@@ -89,6 +93,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(runs_page))
         .routes(routes!(run_page))
         .routes(routes!(spec_page))
+        .routes(routes!(transcript_page))
         .routes(routes!(review_page))
         .routes(routes!(gate_page, gate_decide))
         .routes(routes!(crate::item_review::review_items))
@@ -335,8 +340,9 @@ async fn run_page(
     }
 }
 
-/// A run's spec: EARS items, stories and acceptance criteria, lint findings, and each item's
-/// source sentences highlighted in their transcript.
+/// A run's spec (or, while its review gate is open, what would be published): EARS items,
+/// stories and acceptance criteria, each with its source sentences quoted; lint findings, trace
+/// links, and links to each transcript's page.
 #[utoipa::path(get, path = "/runs/{run}/spec", tag = "ui",
     params(("run" = String, Path, description = "Run id")),
     responses((status = 200, description = "HTML", content_type = "text/html", body = String),
@@ -359,6 +365,39 @@ async fn spec_page(
             "spec.html",
             StatusCode::OK,
             context! { me => caller.person.to_string(), spec, nav => "runs" },
+        )),
+        Err(err) => Err(error_page(&state, Some(&caller), &err)),
+    }
+}
+
+/// One input file of a run's spec, every sentence shown, the cited ones highlighted and labelled
+/// with the items citing them.
+#[utoipa::path(get, path = "/runs/{run}/sources/{index}", tag = "ui",
+    params(("run" = String, Path, description = "Run id"),
+           ("index" = usize, Path, description = "The input file's 1-based position, as the spec page lists it")),
+    responses((status = 200, description = "HTML", content_type = "text/html", body = String),
+              (status = 404, description = "HTML", content_type = "text/html", body = String)))]
+async fn transcript_page(
+    State(state): State<AppState>,
+    caller: Option<Caller>,
+    uri: OriginalUri,
+    Path((run, index)): Path<(String, String)>,
+) -> Page {
+    let caller = signed_in(caller, &uri).map_err(IntoResponse::into_response)?;
+    let result = async {
+        let run = parse_run(&run)?;
+        let index: usize = index.parse().map_err(|_| {
+            ApiError::NotFound(format!("no source `{index}`; sources are numbered from 1"))
+        })?;
+        crate::spec::transcript_page(state.runtime(), &run, index).await
+    }
+    .await;
+    match result {
+        Ok(transcript) => Ok(render(
+            &state,
+            "transcript.html",
+            StatusCode::OK,
+            context! { me => caller.person.to_string(), transcript, nav => "runs" },
         )),
         Err(err) => Err(error_page(&state, Some(&caller), &err)),
     }

@@ -98,6 +98,7 @@ async fn every_documented_route_is_served() {
         "GET /review",
         "GET /review/{gate}",
         "GET /runs/{run}",
+        "GET /runs/{run}/sources/{index}",
         "GET /runs/{run}/spec",
         "POST /api/v1/gates/{gate}/decision",
         "POST /api/v1/runs",

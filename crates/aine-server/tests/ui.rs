@@ -206,6 +206,10 @@ async fn the_spec_page_highlights_cited_sentences_in_their_transcript() {
         html.contains("(note, notes#"),
         "quotes name their ref: {html}"
     );
+    // Before the decision the spec page shows what would be published.
+    let (status, html) = p.page(&format!("/runs/{run}/spec"), &pat).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("Not published yet"), "{html}");
     let (status, _, _) = p
         .form(&format!("/review/{gate}"), &pat, "decision=approve")
         .await;
@@ -214,6 +218,22 @@ async fn the_spec_page_highlights_cited_sentences_in_their_transcript() {
     let (status, html) = p.page(&format!("/runs/{run}/spec"), &pat).await;
     assert_eq!(status, StatusCode::OK, "{html}");
     assert!(html.contains("Requirements in EARS form"));
+    assert!(
+        html.contains("<details><summary>1 source</summary>"),
+        "{html}"
+    );
+    assert!(html.contains("“"), "sources are quoted inline: {html}");
+    assert!(
+        !html.contains("We had lunch afterwards."),
+        "the transcripts are not embedded whole"
+    );
+    assert!(
+        html.contains(&format!("href=\"/runs/{run}/sources/1#s-notes-")),
+        "quotes link to their sentence in the transcript page: {html}"
+    );
+    // The transcript page: every sentence, the cited ones highlighted and labelled.
+    let (status, html) = p.page(&format!("/runs/{run}/sources/1"), &pat).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
     assert!(html.contains("<mark>"), "cited sentences are highlighted");
     assert!(
         html.contains("[cited by "),
@@ -224,9 +244,11 @@ async fn the_spec_page_highlights_cited_sentences_in_their_transcript() {
         "uncited sentences are shown too"
     );
     assert!(
-        html.contains("href=\"#s-notes-"),
-        "items link to their sentences"
+        html.contains(&format!("href=\"/runs/{run}/spec#item-REQ-001\"")),
+        "{html}"
     );
+    let (status, _) = p.page(&format!("/runs/{run}/sources/2"), &pat).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
     let (_, html) = p.page(&format!("/runs/{run}"), &pat).await;
     assert!(
         html.contains(&format!("href=\"/runs/{run}/spec\"")),
