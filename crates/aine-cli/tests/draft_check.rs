@@ -445,6 +445,20 @@ fn instructions_planted_in_a_transcript_never_skip_the_gate_or_cite_fake_sources
         .unwrap();
     assert!(usd <= 0.20, "{}", draft["spend"]);
     assert_eq!(seen.lock().unwrap().len(), 6);
+    // The outcome metrics count the topic that fell back (issue 13: a fallback is never `ok`).
+    let out = aine(dir.path(), &["metrics", "runs", "--json"]);
+    let metrics: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let route = &metrics["routes"][0];
+    assert_eq!(route["step"], "draft", "{metrics}");
+    assert_eq!(
+        (
+            &route["results"],
+            &route["fallbacks"],
+            &route["fallback_rate"]
+        ),
+        (&json!(4), &json!(1), &json!(0.25)),
+        "{route}"
+    );
 }
 
 /// Issue 12, bad input: a source with no requirement in it gives an empty spec that says so,

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use aine_store::RunRecord;
-use aine_types::{Decision, Event, JournalEntry, RunStatus, Spend, Usd};
+use aine_types::{Decision, Event, JournalEntry, Outcome, RunStatus, Spend, Usd};
 use serde::Serialize;
 
 /// Median and 90th percentile (nearest rank) of durations, in milliseconds.
@@ -78,6 +78,12 @@ pub struct RouteMetrics {
     /// Executions in which at least one escalation happened.
     pub escalated: u64,
     pub escalation_rate: Option<f64>,
+    /// Results of the step: one per execution, or one per element of a `for_each` step.
+    pub results: u64,
+    /// Results that came from the step's `fallback_builtin` (outcome `fallback`): no model
+    /// gave a usable answer.
+    pub fallbacks: u64,
+    pub fallback_rate: Option<f64>,
     pub calls: u64,
     pub spend: Spend,
 }
@@ -147,6 +153,8 @@ pub fn compute(
     struct RouteAcc {
         executions: u64,
         escalated: u64,
+        results: u64,
+        fallbacks: u64,
         calls: u64,
         spend: Spend,
     }
@@ -167,8 +175,23 @@ pub fn compute(
         let mut wait = Vec::new();
         // (step, attempt) executions that called a model, and whether they escalated
         let mut executions: BTreeMap<String, (u64, bool)> = BTreeMap::new();
+        // Per step: whether each element ended `fallback`, and whether the step did.
+        let mut element_fallbacks: BTreeMap<String, Vec<bool>> = BTreeMap::new();
+        let mut step_fallback: BTreeMap<String, bool> = BTreeMap::new();
         for entry in journal {
             match &entry.event {
+                Event::ElementFinished { step, outcome, .. } => {
+                    element_fallbacks
+                        .entry(step.to_string())
+                        .or_default()
+                        .push(matches!(outcome, Outcome::Fallback { .. }));
+                }
+                Event::StepFinished { step, outcome, .. } if !is_publish(&wf, step.as_str()) => {
+                    step_fallback.insert(
+                        step.to_string(),
+                        matches!(outcome, Outcome::Fallback { .. }),
+                    );
+                }
                 Event::StepFinished { step, outcome, .. } if is_publish(&wf, step.as_str()) => {
                     if let Some(v) = outcome.output() {
                         items += ["requirements", "user_stories"]
@@ -218,6 +241,12 @@ pub fn compute(
             let r = routes.entry((wf.clone(), step.clone())).or_default();
             r.executions += 1;
             r.escalated += u64::from(*escalated);
+            let results: Vec<bool> = match element_fallbacks.get(step) {
+                Some(elements) => elements.clone(),
+                None => step_fallback.get(step).copied().into_iter().collect(),
+            };
+            r.results += results.len() as u64;
+            r.fallbacks += results.iter().filter(|f| **f).count() as u64;
         }
         let finished_ok = record.status == RunStatus::Succeeded;
         let end = published_at.or_else(|| {
@@ -280,6 +309,9 @@ pub fn compute(
                 executions: r.executions,
                 escalated: r.escalated,
                 escalation_rate: rate(r.escalated, r.executions),
+                results: r.results,
+                fallbacks: r.fallbacks,
+                fallback_rate: rate(r.fallbacks, r.results),
                 calls: r.calls,
                 spend: r.spend,
             })

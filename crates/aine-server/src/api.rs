@@ -622,12 +622,27 @@ async fn audit_status(
     Ok(Json(audit(&state, query.files).await?))
 }
 
+/// Milliseconds since the epoch of the start (UTC) of `since` (`YYYY-MM-DD`); 0 without one.
+pub(crate) fn since_ms(since: Option<&str>) -> ApiResult<i64> {
+    match since {
+        None => Ok(0),
+        Some(text) => text
+            .parse::<jiff::civil::Date>()
+            .ok()
+            .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok())
+            .map(|z| z.timestamp().as_millisecond())
+            .ok_or_else(|| {
+                ApiError::BadRequest(format!("`since={text}` is not a date; use YYYY-MM-DD"))
+            }),
+    }
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-struct MetricsQuery {
+pub(crate) struct MetricsQuery {
     /// Only runs started on or after this date (YYYY-MM-DD, UTC).
     #[param(value_type = Option<String>, format = Date)]
-    since: Option<String>,
+    pub(crate) since: Option<String>,
 }
 
 /// Outcome metrics (as `aine metrics runs --json`): cycle time, review wait, rejection and edit
@@ -649,17 +664,7 @@ async fn metrics(
     _caller: Caller,
     ApiQuery(query): ApiQuery<MetricsQuery>,
 ) -> ApiResult<Json<aine_runtime::metrics::Metrics>> {
-    let since_ms = match query.since.as_deref() {
-        None => 0,
-        Some(text) => text
-            .parse::<jiff::civil::Date>()
-            .ok()
-            .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok())
-            .map(|z| z.timestamp().as_millisecond())
-            .ok_or_else(|| {
-                ApiError::BadRequest(format!("`since={text}` is not a date; use YYYY-MM-DD"))
-            })?,
-    };
+    let since_ms = since_ms(query.since.as_deref())?;
     Ok(Json(state.runtime().metrics(since_ms).await?))
 }
 

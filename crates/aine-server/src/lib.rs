@@ -17,6 +17,7 @@ mod events;
 mod item_review;
 mod spec;
 mod ui;
+mod ui_records;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -37,6 +37,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/transcript.html"),
     ),
     ("audit.html", include_str!("../templates/audit.html")),
+    ("metrics.html", include_str!("../templates/metrics.html")),
     ("error.html", include_str!("../templates/error.html")),
 ];
 
@@ -97,13 +98,14 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(review_page))
         .routes(routes!(gate_page, gate_decide))
         .routes(routes!(crate::item_review::review_items))
-        .routes(routes!(audit_page))
+        .routes(routes!(crate::ui_records::audit_page))
+        .routes(routes!(crate::ui_records::metrics_page))
 }
 
 /// A rendered page, or a redirect to the login form.
 pub(crate) type Page = Result<Response, Response>;
 
-fn render(state: &AppState, name: &str, status: StatusCode, ctx: Jinja) -> Response {
+pub(crate) fn render(state: &AppState, name: &str, status: StatusCode, ctx: Jinja) -> Response {
     match state
         .templates()
         .get_template(name)
@@ -650,38 +652,6 @@ async fn gate_decide(
             };
             Err(again(f, err.status()).await)
         }
-        Err(err) => Err(error_page(&state, Some(&caller), &err)),
-    }
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-struct AuditPageQuery {
-    /// Also check the published files.
-    #[serde(default)]
-    files: bool,
-}
-
-/// The audit chain's status.
-#[utoipa::path(get, path = "/audit", tag = "ui", params(AuditPageQuery),
-    responses((status = 200, description = "HTML", content_type = "text/html", body = String),
-              (status = 400, description = "A malformed query", body = crate::error::ErrorBody)))]
-async fn audit_page(
-    State(state): State<AppState>,
-    caller: Option<Caller>,
-    uri: OriginalUri,
-    query: Result<ApiQuery<AuditPageQuery>, ApiError>,
-) -> Page {
-    // Who asks comes first: a malformed query from someone not signed in goes to the login.
-    let caller = signed_in(caller, &uri).map_err(IntoResponse::into_response)?;
-    let ApiQuery(q) = query.map_err(IntoResponse::into_response)?;
-    match crate::api::audit(&state, q.files).await {
-        Ok(audit) => Ok(render(
-            &state,
-            "audit.html",
-            StatusCode::OK,
-            context! { me => caller.person.to_string(), audit, checked_files => q.files, nav => "audit" },
-        )),
         Err(err) => Err(error_page(&state, Some(&caller), &err)),
     }
 }

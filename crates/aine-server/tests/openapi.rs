@@ -95,6 +95,7 @@ async fn every_documented_route_is_served() {
         "GET /audit",
         "GET /login",
         "GET /metrics",
+        "GET /outcomes",
         "GET /review",
         "GET /review/{gate}",
         "GET /runs/{run}",

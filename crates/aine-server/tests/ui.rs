@@ -108,6 +108,33 @@ async fn runs_list_run_page_review_queue_and_audit_page_render() {
     let (status, html) = p.page("/audit", &alice).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("intact"), "{html}");
+    // The entries, newest first, filterable by run and person.
+    let opened = html
+        .find("<code>gate.opened</code>")
+        .expect("gate.opened listed");
+    let started = html
+        .find("<code>run.started</code>")
+        .expect("run.started listed");
+    assert!(opened < started, "newest first: {html}");
+    let (_, html) = p.page(&format!("/audit?run={run}"), &alice).await;
+    assert!(html.contains(&format!("of run {run}")), "{html}");
+    assert!(html.contains("<code>gate.opened</code>"), "{html}");
+    let (_, html) = p.page("/audit?person=nobody-here", &alice).await;
+    assert!(html.contains("No entries match."), "{html}");
+    let (status, _) = p.page("/audit?before=x", &alice).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    let (status, html) = p.page("/outcomes", &alice).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(
+        html.contains("Per workflow") && html.contains("example"),
+        "{html}"
+    );
+    let (_, html) = p.page("/outcomes?since=2999-01-01", &alice).await;
+    assert!(html.contains("No runs since 2999-01-01"), "{html}");
+    let (status, _) = p.page("/outcomes?since=yesterday", &alice).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
     let (status, html) = p.page("/nowhere", &alice).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(html.contains("nothing at"));

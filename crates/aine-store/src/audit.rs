@@ -210,6 +210,30 @@ impl Store {
         rows.iter().map(|row| self.audit_from_row(row)).collect()
     }
 
+    /// Audit entries newest first, at most `limit`: with `seq < before` when given, only those of
+    /// run `run` and of actor `actor` when given (a page of the audit log, for people).
+    pub async fn audit_page(
+        &self,
+        run: Option<&str>,
+        actor: Option<&str>,
+        before: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>> {
+        let rows = sqlx::query(
+            "SELECT seq, at_ms, kind, run_id, journal_seq, event_sha256, actor, payload, prev_hash, hash \
+             FROM audit WHERE seq < ?1 AND (?2 IS NULL OR run_id = ?2) AND (?3 IS NULL OR actor = ?3) \
+             ORDER BY seq DESC LIMIT ?4",
+        )
+        .bind(before.map_or(i64::MAX, |b| i64::try_from(b).unwrap_or(i64::MAX)))
+        .bind(run)
+        .bind(actor)
+        .bind(i64::from(limit))
+        .fetch_all(&self.inner.reader)
+        .await
+        .map_err(|err| self.map_err(err))?;
+        rows.iter().map(|row| self.audit_from_row(row)).collect()
+    }
+
     fn audit_from_row(&self, row: &sqlx::sqlite::SqliteRow) -> Result<AuditRecord> {
         let decode = |what: &str, e: &dyn std::fmt::Display| Error::Decode {
             path: self.path().to_owned(),

@@ -352,3 +352,34 @@ async fn verify_names_the_first_broken_entry() {
         "{broken:?}"
     );
 }
+
+#[tokio::test]
+async fn the_audit_log_pages_newest_first_by_run_and_actor() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = seeded(&dir.path().join("a.db"), 3).await;
+    let all = store.audit_log(0, None).await.unwrap();
+    let first = store.audit_page(None, None, None, 4).await.unwrap();
+    let seqs: Vec<u64> = first.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, [9, 8, 7, 6]);
+    let next = store.audit_page(None, None, Some(6), 4).await.unwrap();
+    let seqs: Vec<u64> = next.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, [5, 4, 3, 2]);
+    let run = all[3].run.clone().unwrap();
+    let of_run = store.audit_page(Some(&run), None, None, 50).await.unwrap();
+    assert_eq!(of_run.len(), 3, "{of_run:?}");
+    assert!(
+        of_run
+            .iter()
+            .all(|e| e.run.as_deref() == Some(run.as_str()))
+    );
+    let alice = store
+        .audit_page(None, Some("alice"), None, 50)
+        .await
+        .unwrap();
+    assert!(!alice.is_empty() && alice.iter().all(|e| e.actor == "alice"));
+    let nobody = store
+        .audit_page(Some(&run), Some("nobody"), None, 50)
+        .await
+        .unwrap();
+    assert!(nobody.is_empty());
+}
