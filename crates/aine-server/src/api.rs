@@ -81,6 +81,8 @@ pub(crate) struct RunItem {
     pub status: String,
     /// The roles owning the run's gates (who reviews it).
     pub owners: Vec<String>,
+    /// The people holding those roles in aine.toml, or who decided one of its gates.
+    pub people: Vec<String>,
     /// The open gate, for waiting runs.
     pub waiting_gate: Option<String>,
     /// Milliseconds since the Unix epoch.
@@ -120,10 +122,19 @@ pub(crate) async fn run_items(
     let ids: Vec<RunId> = records.iter().map(|r| r.id).collect();
     let spend = store.spend_by_run(&ids).await?;
     let mut owners: BTreeMap<RunId, Vec<String>> = BTreeMap::new();
+    let mut people: BTreeMap<RunId, Vec<String>> = BTreeMap::new();
+    let config = state.runtime().config();
     for gate in store.gates_of_runs(&ids).await? {
         let roles = owners.entry(gate.run).or_default();
         if !roles.iter().any(|r| r == gate.owner_role.as_str()) {
             roles.push(gate.owner_role.to_string());
+        }
+        let names = people.entry(gate.run).or_default();
+        let holders = config.people_in(&gate.owner_role).iter();
+        for p in gate.decided_by.iter().chain(holders) {
+            if !names.iter().any(|n| n == p.as_str()) {
+                names.push(p.to_string());
+            }
         }
     }
     Ok(records
@@ -133,6 +144,7 @@ pub(crate) async fn run_items(
             RunItem {
                 id: r.id.to_string(),
                 owners: owners.remove(&r.id).unwrap_or_default(),
+                people: people.remove(&r.id).unwrap_or_default(),
                 workflow: r.workflow,
                 workflow_path: r.workflow_path,
                 status: r.status.as_str().to_owned(),

@@ -67,7 +67,12 @@ async fn runs_list_run_page_review_queue_and_audit_page_render() {
     let (status, html) = p.page("/", &alice).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains(&format!("href=\"/runs/{run}\"")), "{html}");
-    assert!(html.contains("waiting") && html.contains("release-owner") && html.contains("example"));
+    assert!(
+        html.contains("waiting")
+            && html.contains("release-owner (alice)")
+            && html.contains("example"),
+        "{html}"
+    );
     assert!(html.contains("s ago"));
 
     let (status, html) = p.page(&format!("/runs/{run}"), &alice).await;
