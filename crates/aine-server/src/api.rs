@@ -651,10 +651,10 @@ pub(crate) fn since_ms(since: Option<&str>) -> ApiResult<i64> {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub(crate) struct MetricsQuery {
+struct MetricsQuery {
     /// Only runs started on or after this date (YYYY-MM-DD, UTC).
     #[param(value_type = Option<String>, format = Date)]
-    pub(crate) since: Option<String>,
+    since: Option<String>,
 }
 
 /// Outcome metrics (as `aine metrics runs --json`): cycle time, review wait, rejection and edit

@@ -10,7 +10,7 @@ use minijinja::context;
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
-use crate::api::{ApiQuery, MetricsQuery, since_ms};
+use crate::api::{ApiQuery, since_ms};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::ui::{Page, error_page, render, signed_in};
@@ -32,7 +32,17 @@ pub(crate) struct AuditPageQuery {
     person: Option<String>,
     /// Only entries older than this sequence number (the next page).
     #[serde(default)]
-    before: Option<u64>,
+    #[param(minimum = 1)]
+    before: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct OutcomesQuery {
+    /// Only runs started on or after this date (YYYY-MM-DD, UTC); empty or not a date: every
+    /// run, and the page says so.
+    #[serde(default)]
+    since: Option<String>,
 }
 
 /// An audit entry as the page lists it.
@@ -98,6 +108,12 @@ pub(crate) async fn audit_page(
     // Who asks comes first: a malformed query from someone not signed in goes to the login.
     let caller = signed_in(caller, &uri).map_err(IntoResponse::into_response)?;
     let ApiQuery(q) = query.map_err(IntoResponse::into_response)?;
+    if q.before.is_some_and(|b| b < 1) {
+        return Err(
+            ApiError::BadRequest("`before` is an entry number, 1 or more".to_owned())
+                .into_response(),
+        );
+    }
     let run = q.run.as_deref().map(str::trim).filter(|r| !r.is_empty());
     let person = q.person.as_deref().map(str::trim).filter(|p| !p.is_empty());
     let result = async {
@@ -105,7 +121,12 @@ pub(crate) async fn audit_page(
         let entries = state
             .runtime()
             .store()
-            .audit_page(run, person, q.before, PAGE)
+            .audit_page(
+                run,
+                person,
+                q.before.and_then(|b| u64::try_from(b).ok()),
+                PAGE,
+            )
             .await?;
         Ok::<_, ApiError>((audit, entries))
     }
@@ -150,30 +171,31 @@ pub(crate) async fn audit_page(
 /// Outcome metrics of the stored runs (as `aine metrics runs`): per workflow cycle time, review
 /// wait and cost per published item; per gate rejection and edit rates; per model step
 /// escalation and fallback rates; per week.
-#[utoipa::path(get, path = "/outcomes", tag = "ui", params(MetricsQuery),
+#[utoipa::path(get, path = "/outcomes", tag = "ui", params(OutcomesQuery),
     responses((status = 200, description = "HTML", content_type = "text/html", body = String),
               (status = 400, description = "A malformed query", body = crate::error::ErrorBody)))]
 pub(crate) async fn metrics_page(
     State(state): State<AppState>,
     caller: Option<Caller>,
     uri: OriginalUri,
-    query: Result<ApiQuery<MetricsQuery>, ApiError>,
+    query: Result<ApiQuery<OutcomesQuery>, ApiError>,
 ) -> Page {
     let caller = signed_in(caller, &uri).map_err(IntoResponse::into_response)?;
     let ApiQuery(q) = query.map_err(IntoResponse::into_response)?;
-    let since = q.since.clone().filter(|s| !s.trim().is_empty());
-    let result = async {
-        let from = since_ms(since.as_deref())?;
-        Ok::<_, ApiError>(state.runtime().metrics(from).await?)
-    }
-    .await;
-    match result {
+    // A date field left empty, or a date that is not one, shows every run (and says why).
+    let asked = q.since.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let (since, from, not_a_date) = match asked.map(|s| (s, since_ms(Some(s)))) {
+        None => (None, 0, None),
+        Some((s, Ok(ms))) => (Some(s), ms, None),
+        Some((s, Err(_))) => (None, 0, Some(s)),
+    };
+    match state.runtime().metrics(from).await {
         Ok(metrics) => Ok(render(
             &state,
             "metrics.html",
             StatusCode::OK,
-            context! { me => caller.person.to_string(), metrics, since, nav => "metrics" },
+            context! { me => caller.person.to_string(), metrics, since, not_a_date, nav => "metrics" },
         )),
-        Err(err) => Err(error_page(&state, Some(&caller), &err)),
+        Err(err) => Err(error_page(&state, Some(&caller), &err.into())),
     }
 }
