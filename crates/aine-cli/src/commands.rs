@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use aine_runtime::{Config, Runtime, SystemClock};
-use aine_store::{GateStatus, RunFilter, Store, StoreOptions};
+use aine_store::{GateStatus, Store, StoreOptions};
 use aine_types::{Decision, GateId, PersonId, RunId, RunStatus};
 use std::io::Write as _;
 
@@ -236,32 +236,13 @@ async fn finish(
 }
 
 async fn runs(cli: &Cli, status: Option<&str>, limit: u32, format: Format) -> Result<u8> {
-    let status = status
-        .map(|s| {
-            RunStatus::parse(s).ok_or_else(|| {
-                anyhow!(
-                    "unknown status `{s}`; use one of running, waiting, succeeded, failed, rejected"
-                )
-            })
-        })
-        .transpose()?;
+    let status = status.map(str::parse::<RunStatus>).transpose()?;
     let rt = open_runtime(cli).await?;
-    let records = rt
-        .store()
-        .runs(&RunFilter {
-            status,
-            limit: Some(limit),
-        })
-        .await?;
+    let items = rt.run_items(status, limit).await?;
     if format.json {
-        output::print_json(
-            &records
-                .iter()
-                .map(output::run_record_json)
-                .collect::<Vec<_>>(),
-        )?;
+        output::print_json(&items)?;
     } else {
-        output::print_runs(&records);
+        output::print_runs(&items);
     }
     Ok(exit::OK)
 }
@@ -282,33 +263,24 @@ async fn review(cli: &Cli, review: &Review) -> Result<u8> {
     match review {
         Review::List { all, format } => {
             let status = if *all { None } else { Some(GateStatus::Open) };
-            let gates = rt.store().gates(status).await?;
+            let gates = rt.gate_items(status).await?;
             if format.json {
-                let rows: Vec<_> = gates
-                    .iter()
-                    .map(|g| output::gate_json(g, rt.config().people_in(&g.owner_role)))
-                    .collect();
-                output::print_json(&rows)?;
+                output::print_json(&gates)?;
             } else {
-                output::print_gates(&gates, rt.config());
+                output::print_gates(&gates);
             }
             Ok(exit::OK)
         }
         Review::Show { gate, format } => {
             let gate = parse_gate(gate)?;
-            let record = rt.store().gate(&gate).await?;
-            let view = rt.view(&record.run).await?;
-            let people = rt.config().people_in(&record.owner_role);
+            let detail = rt.gate_detail(&gate).await?;
             if format.json {
-                output::print_json(&serde_json::json!({
-                    "gate": output::gate_json(&record, people),
-                    "run": view,
-                }))?;
+                output::print_json(&detail)?;
             } else {
                 // The draft as a spec when the run drafts one (the requirements workflow);
                 // any other reviewed output as JSON.
-                let spec = aine_sdlc::trace::trace(&rt.inspect(&record.run).await?).ok();
-                output::print_gate_detail(&record, people, &view, spec.as_ref());
+                let spec = aine_sdlc::trace::trace(&rt.inspect(&detail.run.run).await?).ok();
+                output::print_gate_detail(&detail, spec.as_ref());
             }
             Ok(exit::OK)
         }
@@ -466,17 +438,7 @@ async fn audit(cli: &Cli, audit: &Audit) -> Result<u8> {
 
 /// `--since YYYY-MM-DD` (UTC) as milliseconds since the Unix epoch; 0 without it.
 fn since_ms(since: Option<&str>) -> Result<i64> {
-    Ok(match since {
-        None => 0,
-        Some(text) => {
-            let date: jiff::civil::Date = text
-                .parse()
-                .with_context(|| format!("`--since {text}` is not a date; use YYYY-MM-DD"))?;
-            date.to_zoned(jiff::tz::TimeZone::UTC)?
-                .timestamp()
-                .as_millisecond()
-        }
-    })
+    aine_runtime::metrics::since_ms(since).map_err(|e| anyhow!("--since {e}"))
 }
 
 async fn metrics(cli: &Cli, since: Option<&str>, format: Format) -> Result<u8> {

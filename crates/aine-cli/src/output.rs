@@ -6,8 +6,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aine_engine::Action;
-use aine_runtime::{Config, Observer, RunSummary, RunView};
-use aine_store::{GateRecord, RunRecord};
+use aine_runtime::{Observer, RunSummary, RunView};
 use aine_types::{Event, JournalEntry, PersonId, RunId};
 use aine_workflow::{LoadError, Workflow};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -83,16 +82,17 @@ fn duration(ms: u64) -> String {
     }
 }
 
-fn people_list(people: &[PersonId]) -> String {
+/// [`people_list`] of names.
+fn people_names(people: &[String]) -> String {
     if people.is_empty() {
         "nobody: add people to this role in aine.toml".to_owned()
     } else {
-        people
-            .iter()
-            .map(PersonId::as_str)
-            .collect::<Vec<_>>()
-            .join(", ")
+        people.join(", ")
     }
+}
+
+fn people_list(people: &[PersonId]) -> String {
+    people_names(&people.iter().map(ToString::to_string).collect::<Vec<_>>())
 }
 
 /// What [`table_fitted`] does with a last column too wide for the line.
@@ -198,26 +198,19 @@ pub fn validation_json(reports: &[(PathBuf, Result<Workflow, LoadError>)]) -> Va
     )
 }
 
-pub fn run_record_json(r: &RunRecord) -> Value {
-    json!({
-        "run": r.id, "workflow": r.workflow, "status": r.status, "waiting_gate": r.waiting_gate,
-        "created_at_ms": r.created_at_ms, "updated_at_ms": r.updated_at_ms, "events": r.last_seq,
-    })
-}
-
-pub fn print_runs(records: &[RunRecord]) {
-    if records.is_empty() {
+pub fn print_runs(items: &[aine_runtime::RunItem]) {
+    if items.is_empty() {
         outln!("no runs yet; start one with `aine run WORKFLOW`");
         return;
     }
-    let rows: Vec<Vec<String>> = records
+    let rows: Vec<Vec<String>> = items
         .iter()
         .map(|r| {
             vec![
-                r.id.to_string(),
+                r.id.clone(),
                 r.workflow.clone(),
-                r.status.to_string(),
-                r.waiting_gate.map(|g| g.to_string()).unwrap_or_default(),
+                r.status.clone(),
+                r.waiting_gate.clone().unwrap_or_default(),
                 time(r.created_at_ms),
             ]
         })
@@ -401,16 +394,7 @@ pub fn print_summary(summary: &RunSummary) {
     }
 }
 
-pub fn gate_json(g: &GateRecord, people: &[PersonId]) -> Value {
-    json!({
-        "gate": g.id, "run": g.run, "step": g.step, "owner": g.owner_role, "people": people,
-        "status": match g.status { aine_store::GateStatus::Open => "open", aine_store::GateStatus::Decided => "decided" },
-        "opened_at_ms": g.opened_at_ms, "decided_at_ms": g.decided_at_ms, "decided_by": g.decided_by,
-        "decision": g.decision, "reason": g.reason,
-    })
-}
-
-pub fn print_gates(gates: &[GateRecord], config: &Config) {
+pub fn print_gates(gates: &[aine_runtime::GateItem]) {
     if gates.is_empty() {
         outln!("no gates waiting");
         return;
@@ -419,11 +403,11 @@ pub fn print_gates(gates: &[GateRecord], config: &Config) {
         .iter()
         .map(|g| {
             vec![
-                g.id.to_string(),
-                g.run.to_string(),
-                g.step.to_string(),
-                g.owner_role.to_string(),
-                people_list(config.people_in(&g.owner_role)),
+                g.id.clone(),
+                g.run.clone(),
+                g.step.clone(),
+                g.owner_role.clone(),
+                people_names(&g.people),
                 g.decision.clone().unwrap_or_else(|| "open".into()),
                 time(g.opened_at_ms),
             ]
@@ -438,13 +422,13 @@ pub fn print_gates(gates: &[GateRecord], config: &Config) {
 /// `aine review show GATE`: the gate, why it opened, and what it reviews: the draft as a spec
 /// (`spec`, when the run drafts one) or the reviewed step's output as JSON.
 pub fn print_gate_detail(
-    g: &GateRecord,
-    people: &[PersonId],
-    view: &RunView,
+    detail: &aine_runtime::GateDetail,
     spec: Option<&aine_sdlc::trace::SpecTrace>,
 ) {
+    let g = &detail.gate;
+    let view = &detail.run;
     outln!("gate {} of run {} at step `{}`", g.id, g.run, g.step);
-    outln!("  owner: {} ({})", g.owner_role, people_list(people));
+    outln!("  owner: {} ({})", g.owner_role, people_names(&g.people));
     outln!("  opened: {}", time(g.opened_at_ms));
     match (&g.decision, &g.decided_by) {
         (Some(d), Some(by)) => outln!(
@@ -453,7 +437,7 @@ pub fn print_gate_detail(
         ),
         _ => outln!("  status: open"),
     }
-    let gate_step = view.steps.iter().find(|s| s.id == g.step);
+    let gate_step = view.steps.iter().find(|s| s.id.as_str() == g.step);
     if let Some(why) = gate_step.and_then(|s| s.why.as_ref()) {
         let options = textwrap::Options::new(width())
             .initial_indent("  ")

@@ -41,10 +41,10 @@ fn init_run_review_and_show() {
     let run = v["summary"]["run"].as_str().unwrap().to_owned();
 
     let runs = json(&aine(d, &["runs", "--json", "--status", "waiting"]));
-    assert_eq!(runs[0]["run"], run.as_str());
+    assert_eq!(runs[0]["id"], run.as_str());
     let gates = json(&aine(d, &["review", "list", "--json"]));
-    assert_eq!(gates[0]["gate"], gate.as_str());
-    assert_eq!(gates[0]["owner"], "release-owner");
+    assert_eq!(gates[0]["id"], gate.as_str());
+    assert_eq!(gates[0]["owner_role"], "release-owner");
 
     let out = aine(d, &["review", "show", &gate]);
     let (stdout, _) = text(&out);
@@ -87,4 +87,67 @@ fn help_documents_exit_codes() {
         stdout.contains("Exit codes:") && stdout.contains("6  database locked"),
         "{stdout}"
     );
+}
+
+/// `GET path` on 127.0.0.1:`port` with a bearer token; the JSON body.
+fn api_get(port: u16, token: &str, path: &str) -> Value {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}\n{body}");
+    serde_json::from_str(body).expect("the API answers JSON")
+}
+
+/// The CLI's `--json` and the API give one shape for runs, gates and a gate's detail (issue 18:
+/// one query layer in the runtime for every front-end).
+#[test]
+fn the_cli_and_the_api_list_runs_and_gates_in_one_shape() {
+    let (project, gate) = common::drafted_project();
+    let d = project.path();
+    let token = String::from_utf8(aine(d, &["token", "create", "--as", "pat"]).stdout)
+        .unwrap()
+        .trim()
+        .to_owned();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_aine"))
+        .current_dir(d)
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "aine serve did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let pairs = [
+        (vec!["runs", "--json"], "/api/v1/runs".to_owned()),
+        (vec!["review", "list", "--json"], "/api/v1/gates".to_owned()),
+        (
+            vec!["review", "show", gate.as_str(), "--json"],
+            format!("/api/v1/gates/{gate}"),
+        ),
+    ];
+    for (args, path) in pairs {
+        let cli = json(&aine(d, &args));
+        let api = api_get(port, &token, &path);
+        assert_eq!(cli, api, "aine {} and GET {path} differ", args.join(" "));
+    }
+    let _ = server.kill();
+    let _ = server.wait();
 }

@@ -314,7 +314,7 @@ fn a_draft_citing_a_ref_that_is_not_a_candidate_escalates_to_the_next_model() {
     // The reviewer reads the draft as a spec in the terminal, within 100 columns.
     let list: Value =
         serde_json::from_slice(&aine(dir.path(), &["review", "list", "--json"]).stdout).unwrap();
-    let gate = list[0]["gate"].as_str().unwrap();
+    let gate = list[0]["id"].as_str().unwrap();
     let (shown, _) = text(&aine(dir.path(), &["review", "show", gate]));
     for expected in [
         "draft under review: 3 requirements, 0 user stories, 0 open questions (not published)",

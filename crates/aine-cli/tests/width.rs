@@ -55,7 +55,7 @@ fn every_listing_of_the_readme_fits_100_columns() {
     assert!(out.status.success(), "{:?}", text(&out));
     let runs: serde_json::Value =
         serde_json::from_slice(&aine(dir, &["runs", "--json"]).stdout).unwrap();
-    let run = runs[0]["run"].as_str().unwrap().to_owned();
+    let run = runs[0]["id"].as_str().unwrap().to_owned();
 
     // Commands that decide, scaffold, pull, export or start work are not listings.
     let skipped = [

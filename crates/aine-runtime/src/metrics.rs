@@ -109,6 +109,25 @@ pub struct Metrics {
     pub weeks: Vec<WeekMetrics>,
 }
 
+/// A `since` that is not a `YYYY-MM-DD` date.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a date; use YYYY-MM-DD")]
+pub struct NotADate(pub String);
+
+/// The start (UTC) of the date `since` (`YYYY-MM-DD`) in milliseconds since the Unix epoch;
+/// 0 (every run) without one. The one reading of `--since` and `?since=` for every front-end.
+pub fn since_ms(since: Option<&str>) -> Result<i64, NotADate> {
+    match since {
+        None => Ok(0),
+        Some(text) => text
+            .parse::<jiff::civil::Date>()
+            .ok()
+            .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok())
+            .map(|z| z.timestamp().as_millisecond())
+            .ok_or_else(|| NotADate(text.to_owned())),
+    }
+}
+
 fn rate(part: u64, whole: u64) -> Option<f64> {
     (whole > 0).then(|| part as f64 / whole as f64)
 }

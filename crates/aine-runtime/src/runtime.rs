@@ -10,6 +10,7 @@
 mod decide;
 mod drive;
 mod queries;
+pub use queries::{GateDetail, GateItem, RunItem};
 mod recovery;
 mod start;
 mod step;

@@ -1,11 +1,11 @@
 //! The JSON API under `/api/v1`. Each handler parses, checks the caller, calls the runtime as
 //! the CLI does, and serializes the answer.
 
-use std::collections::BTreeMap;
 use std::path::{Path as FsPath, PathBuf};
 use std::sync::LazyLock;
 
-use aine_store::{GateRecord, GateStatus, RunFilter};
+use aine_runtime::{GateDetail, GateItem, RunItem};
+use aine_store::{GateRecord, GateStatus};
 use aine_types::{Decision, GateId, PersonId, RunId, RunStatus};
 use axum::Json;
 use axum::extract::{FromRequest, FromRequestParts, Path, State};
@@ -70,31 +70,6 @@ pub(crate) fn parse_gate(text: &str) -> ApiResult<GateId> {
     })
 }
 
-/// A run in a listing.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct RunItem {
-    /// `run_<ULID>`.
-    pub id: String,
-    pub workflow: String,
-    pub workflow_path: String,
-    /// `running`, `waiting`, `succeeded`, `failed` or `rejected`.
-    pub status: String,
-    /// The roles owning the run's gates (who reviews it).
-    pub owners: Vec<String>,
-    /// The people holding those roles in aine.toml, or who decided one of its gates.
-    pub people: Vec<String>,
-    /// The open gate, for waiting runs.
-    pub waiting_gate: Option<String>,
-    /// Milliseconds since the Unix epoch.
-    pub created_at_ms: i64,
-    /// Milliseconds since the Unix epoch.
-    pub updated_at_ms: i64,
-    pub input_tokens: u64,
-    pub output_tokens: u64,
-    /// USD spent on model calls, as an exact decimal string.
-    pub usd: String,
-}
-
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct RunsQuery {
@@ -106,69 +81,25 @@ pub(crate) struct RunsQuery {
     limit: Option<u32>,
 }
 
-/// Runs newest first, with status, owners, spend and the waiting gate.
+pub(crate) fn parse_status(text: Option<&str>) -> ApiResult<Option<RunStatus>> {
+    text.filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<RunStatus>()
+                .map_err(|e| ApiError::BadRequest(e.to_string()))
+        })
+        .transpose()
+}
+
+/// Runs newest first (see [`aine_runtime::Runtime::run_items`]), at most [`MAX_LIMIT`].
 pub(crate) async fn run_items(
     state: &AppState,
     status: Option<RunStatus>,
     limit: u32,
 ) -> ApiResult<Vec<RunItem>> {
-    let store = state.runtime().store();
-    let records = store
-        .runs(&RunFilter {
-            status,
-            limit: Some(limit.clamp(1, MAX_LIMIT)),
-        })
-        .await?;
-    let ids: Vec<RunId> = records.iter().map(|r| r.id).collect();
-    let spend = store.spend_by_run(&ids).await?;
-    let mut owners: BTreeMap<RunId, Vec<String>> = BTreeMap::new();
-    let mut people: BTreeMap<RunId, Vec<String>> = BTreeMap::new();
-    let config = state.runtime().config();
-    for gate in store.gates_of_runs(&ids).await? {
-        let roles = owners.entry(gate.run).or_default();
-        if !roles.iter().any(|r| r == gate.owner_role.as_str()) {
-            roles.push(gate.owner_role.to_string());
-        }
-        let names = people.entry(gate.run).or_default();
-        let holders = config.people_in(&gate.owner_role).iter();
-        for p in gate.decided_by.iter().chain(holders) {
-            if !names.iter().any(|n| n == p.as_str()) {
-                names.push(p.to_string());
-            }
-        }
-    }
-    Ok(records
-        .into_iter()
-        .map(|r| {
-            let s = spend.get(&r.id).copied().unwrap_or_default();
-            RunItem {
-                id: r.id.to_string(),
-                owners: owners.remove(&r.id).unwrap_or_default(),
-                people: people.remove(&r.id).unwrap_or_default(),
-                workflow: r.workflow,
-                workflow_path: r.workflow_path,
-                status: r.status.as_str().to_owned(),
-                waiting_gate: r.waiting_gate.map(|g| g.to_string()),
-                created_at_ms: r.created_at_ms,
-                updated_at_ms: r.updated_at_ms,
-                input_tokens: s.input_tokens,
-                output_tokens: s.output_tokens,
-                usd: s.usd.0.normalize().to_string(),
-            }
-        })
-        .collect())
-}
-
-pub(crate) fn parse_status(text: Option<&str>) -> ApiResult<Option<RunStatus>> {
-    text.filter(|s| !s.is_empty())
-        .map(|s| {
-            RunStatus::parse(s).ok_or_else(|| {
-                ApiError::BadRequest(format!(
-                    "unknown status `{s}`; use one of running, waiting, succeeded, failed, rejected"
-                ))
-            })
-        })
-        .transpose()
+    Ok(state
+        .runtime()
+        .run_items(status, limit.clamp(1, MAX_LIMIT))
+        .await?)
 }
 
 /// List runs, newest first.
@@ -348,48 +279,9 @@ async fn get_spec(
     Ok(Json(crate::spec::spec_page(state.runtime(), &run).await?))
 }
 
-/// A gate in the review queue.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct GateItem {
-    /// `gate_<ULID>`.
-    pub id: String,
-    pub run: String,
-    /// The gate step's id.
-    pub step: String,
-    /// The role whose people (or an admin) may decide it.
-    pub owner_role: String,
-    /// The people holding that role.
-    pub people: Vec<String>,
-    /// `open` or `decided`.
-    pub status: String,
-    pub opened_at_ms: i64,
-    pub decided_at_ms: Option<i64>,
-    pub decided_by: Option<String>,
-    /// `approve`, `reject` or `edit`.
-    pub decision: Option<String>,
-    pub reason: Option<String>,
-}
-
+/// A gate as the API lists it ([`aine_runtime::Runtime::gate_item`]).
 pub(crate) fn gate_item(state: &AppState, g: &GateRecord) -> GateItem {
-    GateItem {
-        id: g.id.to_string(),
-        run: g.run.to_string(),
-        step: g.step.to_string(),
-        owner_role: g.owner_role.to_string(),
-        people: state
-            .runtime()
-            .config()
-            .people_in(&g.owner_role)
-            .iter()
-            .map(ToString::to_string)
-            .collect(),
-        status: g.status.as_str().to_owned(),
-        opened_at_ms: g.opened_at_ms,
-        decided_at_ms: g.decided_at_ms,
-        decided_by: g.decided_by.as_ref().map(ToString::to_string),
-        decision: g.decision.clone(),
-        reason: g.reason.clone(),
-    }
+    state.runtime().gate_item(g)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -428,18 +320,7 @@ async fn list_gates(
             )));
         }
     };
-    let gates = state.runtime().store().gates(status).await?;
-    Ok(Json(gates.iter().map(|g| gate_item(&state, g)).collect()))
-}
-
-/// A gate with the run it belongs to.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct GateDetail {
-    pub gate: GateItem,
-    /// The run's view (aine_runtime::RunView): the output under review is the output of the
-    /// step the gate `reviews`.
-    #[schema(value_type = Object)]
-    pub run: aine_runtime::RunView,
+    Ok(Json(state.runtime().gate_items(status).await?))
 }
 
 /// One gate and its run (what the reviewer reviews).
@@ -461,12 +342,7 @@ async fn get_gate(
     Path(gate): Path<String>,
 ) -> ApiResult<Json<GateDetail>> {
     let gate = parse_gate(&gate)?;
-    let record = state.runtime().store().gate(&gate).await?;
-    let run = state.runtime().view(&record.run).await?;
-    Ok(Json(GateDetail {
-        gate: gate_item(&state, &record),
-        run,
-    }))
+    Ok(Json(state.runtime().gate_detail(&gate).await?))
 }
 
 /// The kind of a decision.
@@ -634,19 +510,10 @@ async fn audit_status(
     Ok(Json(audit(&state, query.files).await?))
 }
 
-/// Milliseconds since the epoch of the start (UTC) of `since` (`YYYY-MM-DD`); 0 without one.
+/// `since` (`YYYY-MM-DD`, UTC) as milliseconds since the epoch; 0 without one (`400` when it is
+/// not a date).
 pub(crate) fn since_ms(since: Option<&str>) -> ApiResult<i64> {
-    match since {
-        None => Ok(0),
-        Some(text) => text
-            .parse::<jiff::civil::Date>()
-            .ok()
-            .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok())
-            .map(|z| z.timestamp().as_millisecond())
-            .ok_or_else(|| {
-                ApiError::BadRequest(format!("`since={text}` is not a date; use YYYY-MM-DD"))
-            }),
-    }
+    aine_runtime::metrics::since_ms(since).map_err(|e| ApiError::BadRequest(format!("since={e}")))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

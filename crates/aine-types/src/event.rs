@@ -56,6 +56,31 @@ impl RunStatus {
     }
 }
 
+/// A run status that is not one: says which ones there are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownStatus(pub String);
+
+impl std::fmt::Display for UnknownStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "unknown status `{}`; use one of running, waiting, succeeded, failed, rejected",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for UnknownStatus {}
+
+impl std::str::FromStr for RunStatus {
+    type Err = UnknownStatus;
+
+    /// The stored form (`running`, `waiting`, `succeeded`, `failed`, `rejected`).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s).ok_or_else(|| UnknownStatus(s.to_owned()))
+    }
+}
+
 impl std::fmt::Display for RunStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())

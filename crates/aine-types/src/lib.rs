@@ -9,7 +9,9 @@ mod ids;
 mod money;
 mod outcome;
 
-pub use event::{CallResult, ChangeKind, Decision, Event, ItemChange, JournalEntry, RunStatus};
+pub use event::{
+    CallResult, ChangeKind, Decision, Event, ItemChange, JournalEntry, RunStatus, UnknownStatus,
+};
 pub use ids::{GateId, IdError, PersonId, RoleName, RunId, StepId};
 pub use money::{Spend, Usd};
 pub use outcome::Outcome;
