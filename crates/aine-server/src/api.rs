@@ -566,8 +566,7 @@ async fn prometheus(
     _caller: Caller,
 ) -> ApiResult<axum::response::Response> {
     use axum::response::IntoResponse as _;
-    let runs = state.runtime().store().journals_since(0).await?;
-    let body = aine_telemetry::prometheus::render(&runs, None);
+    let body = state.prometheus_text().await?;
     Ok((
         [(
             axum::http::header::CONTENT_TYPE,
@@ -616,16 +615,24 @@ async fn me(State(state): State<AppState>, caller: Caller) -> Json<Me> {
     })
 }
 
-static OPENAPI: LazyLock<Value> =
-    LazyLock::new(|| serde_json::to_value(crate::openapi()).unwrap_or(Value::Null));
+/// The document, serialized once; a serialization failure is kept to answer `500` (never a
+/// `null` document).
+static OPENAPI: LazyLock<Result<Value, String>> =
+    LazyLock::new(|| serde_json::to_value(crate::openapi()).map_err(|e| e.to_string()));
 
 /// This document (OpenAPI 3.1); no token needed.
 #[utoipa::path(
     get,
     path = "/api/v1/openapi.json",
     tag = "meta",
-    responses((status = 200, description = "The OpenAPI 3.1 document", body = Object))
+    responses((status = 200, description = "The OpenAPI 3.1 document", body = Object),
+              (status = 500, description = "The document could not be serialized (logged)", body = ErrorBody))
 )]
-async fn openapi_json() -> Json<Value> {
-    Json(OPENAPI.clone())
+async fn openapi_json() -> ApiResult<Json<Value>> {
+    match &*OPENAPI {
+        Ok(doc) => Ok(Json(doc.clone())),
+        Err(e) => Err(ApiError::Internal(format!(
+            "the OpenAPI document does not serialize: {e}"
+        ))),
+    }
 }

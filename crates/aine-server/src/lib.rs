@@ -59,9 +59,29 @@ struct Inner {
     secure_cookies: bool,
     /// OTLP trace export of the runs driven here, when configured (see [`aine_telemetry::enabled`]).
     telemetry: Option<aine_telemetry::TelemetryObserver>,
+    /// The last Prometheus text and the journals' mark it was rendered at
+    /// ([`aine_store::Store::journals_mark`]): a scrape re-reads the journals only after they grew.
+    prometheus: tokio::sync::Mutex<Option<((u64, u64), String)>>,
 }
 
 impl AppState {
+    /// The Prometheus text of every stored run, rendered again only when a journal grew since
+    /// the last scrape.
+    pub(crate) async fn prometheus_text(&self) -> Result<String, aine_store::Error> {
+        let store = self.inner.runtime.store();
+        let mut cached = self.inner.prometheus.lock().await;
+        let mark = store.journals_mark().await?;
+        if let Some((at, text)) = cached.as_ref()
+            && *at == mark
+        {
+            return Ok(text.clone());
+        }
+        let runs = store.journals_since(0).await?;
+        let text = aine_telemetry::prometheus::render(&runs, None);
+        *cached = Some((mark, text.clone()));
+        Ok(text)
+    }
+
     /// State over `runtime`. Runs driven here are exported as OTLP traces when the runtime's
     /// configuration or the `OTEL_*` variables turn telemetry on; a broken telemetry setup is
     /// logged and serving goes on without it.
@@ -73,6 +93,7 @@ impl AppState {
         Ok(Self {
             inner: Arc::new(Inner {
                 telemetry,
+                prometheus: tokio::sync::Mutex::new(None),
                 runtime,
                 hub: EventHub::default(),
                 tasks: TaskTracker::new(),

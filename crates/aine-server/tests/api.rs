@@ -656,4 +656,38 @@ async fn prometheus_metrics_are_served_to_token_holders() {
         "{text}"
     );
     assert!(text.trim_end().ends_with("# EOF"), "{text}");
+    // A scrape after the journals grew sees the change (the text is cached only while they
+    // stay the same).
+    let scrape = || async {
+        let (_, _, body) = p
+            .send(
+                Request::get("/metrics")
+                    .header(header::AUTHORIZATION, format!("Bearer {alice}"))
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        String::from_utf8(body).unwrap()
+    };
+    assert_eq!(scrape().await, text, "nothing changed: the same text");
+    let run = p
+        .start(&alice, "wf.workflow.yaml", json!({ "name": "Again" }))
+        .await;
+    let gate = p.open_gate(&run).await;
+    let (status, _) = p
+        .post(
+            &format!("/api/v1/gates/{gate}/decision"),
+            Some(&alice),
+            r#"{"decision": "approve"}"#,
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    p.settle().await;
+    let after = scrape().await;
+    assert!(
+        after
+            .lines()
+            .any(|l| l.starts_with("aine_runs{") && l.contains("status=\"succeeded\"")),
+        "{after}"
+    );
 }

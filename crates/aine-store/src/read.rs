@@ -1,6 +1,7 @@
 //! Queries: journals, runs and gates.
 
 use aine_types::{Event, GateId, JournalEntry, RunId};
+use sqlx::Row as _;
 use sqlx::sqlite::SqliteRow;
 
 use crate::records::{GATE_COLUMNS, RUN_COLUMNS, decode_error, gate_from_row, get, run_from_row};
@@ -81,6 +82,22 @@ impl Store {
         rows.iter()
             .map(|row| run_from_row(self.path(), row))
             .collect()
+    }
+
+    /// A mark that changes whenever any run's journal grows: `(runs, events)`, the number of
+    /// runs and the sum of their journal lengths. Cheap (no journal is read); lets a reader
+    /// reuse what it computed from the journals while the mark is the same.
+    pub async fn journals_mark(&self) -> Result<(u64, u64)> {
+        let row = sqlx::query("SELECT COUNT(*), COALESCE(SUM(last_seq), 0) FROM runs")
+            .fetch_one(&self.inner.reader)
+            .await
+            .map_err(|err| self.map_err(err))?;
+        let runs: i64 = row.try_get(0).map_err(|err| self.map_err(err))?;
+        let events: i64 = row.try_get(1).map_err(|err| self.map_err(err))?;
+        Ok((
+            u64::try_from(runs).unwrap_or_default(),
+            u64::try_from(events).unwrap_or_default(),
+        ))
     }
 
     /// The gates with this status (all when `None`), oldest (by `opened_at_ms`) first.
