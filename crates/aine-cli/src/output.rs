@@ -124,7 +124,9 @@ pub(crate) fn table_fitted(header: &[&str], rows: &[Vec<String>], last_column: L
     let total = width();
     let last = widths.len().saturating_sub(1);
     let fixed = |widths: &[usize]| widths[..last].iter().map(|w| w + 2).sum::<usize>();
-    while total != usize::MAX && fixed(&widths) + MIN_LAST > total {
+    // The last column needs at most its widest cell.
+    let min_last = MIN_LAST.min(widths.get(last).copied().unwrap_or(MIN_LAST));
+    while total != usize::MAX && fixed(&widths) + min_last > total {
         let Some((widest, w)) = widths[..last]
             .iter()
             .copied()
@@ -139,7 +141,7 @@ pub(crate) fn table_fitted(header: &[&str], rows: &[Vec<String>], last_column: L
         widths[widest] = w - 1;
     }
     let indent = fixed(&widths);
-    let room = total.saturating_sub(indent).max(MIN_LAST);
+    let room = total.saturating_sub(indent).max(min_last);
     let line = |cells: Vec<String>| {
         let mut out = String::new();
         for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
@@ -210,15 +212,30 @@ pub fn print_runs(items: &[aine_runtime::RunItem]) {
                 r.id.clone(),
                 r.workflow.clone(),
                 r.status.clone(),
-                r.waiting_gate.clone().unwrap_or_default(),
                 time(r.created_at_ms),
             ]
         })
         .collect();
-    table(
-        &["RUN", "WORKFLOW", "STATUS", "WAITING AT", "STARTED"],
-        &rows,
-    );
+    table(&["RUN", "WORKFLOW", "STATUS", "STARTED"], &rows);
+    // Ids are never cut: what a run waits at, and steps no model gave cleanly, come below.
+    let waiting: Vec<&aine_runtime::RunItem> =
+        items.iter().filter(|r| r.waiting_gate.is_some()).collect();
+    if !waiting.is_empty() {
+        outln!();
+        outln!("waiting at a gate (aine review show GATE):");
+        for r in waiting {
+            outln!("  {}: {}", r.id, r.waiting_gate.clone().unwrap_or_default());
+        }
+    }
+    let degraded: Vec<&aine_runtime::RunItem> =
+        items.iter().filter(|r| !r.degraded.is_empty()).collect();
+    if !degraded.is_empty() {
+        outln!();
+        outln!("not drafted cleanly by a model (fallback or unsure output):");
+        for r in degraded {
+            outln!("  {}: {}", r.id, r.degraded.join(", "));
+        }
+    }
 }
 
 pub fn print_view(view: &RunView) {
@@ -406,17 +423,12 @@ pub fn print_gates(gates: &[aine_runtime::GateItem]) {
                 g.id.clone(),
                 g.run.clone(),
                 g.step.clone(),
-                g.owner_role.clone(),
-                people_names(&g.people),
                 g.decision.clone().unwrap_or_else(|| "open".into()),
-                time(g.opened_at_ms),
+                format!("{} ({})", g.owner_role, people_names(&g.people)),
             ]
         })
         .collect();
-    table(
-        &["GATE", "RUN", "STEP", "OWNER", "PEOPLE", "STATUS", "OPENED"],
-        &rows,
-    );
+    table(&["GATE", "RUN", "STEP", "STATUS", "OWNER"], &rows);
 }
 
 /// `aine review show GATE`: the gate, why it opened, and what it reviews: the draft as a spec

@@ -445,7 +445,19 @@ fn instructions_planted_in_a_transcript_never_skip_the_gate_or_cite_fake_sources
         .unwrap();
     assert!(usd <= 0.20, "{}", draft["spend"]);
     assert_eq!(seen.lock().unwrap().len(), 6);
-    // The outcome metrics count the topic that fell back (issue 13: a fallback is never `ok`).
+    // The runs list says the draft fell back, and the outcome metrics count the topic that did
+    // (issue 13: a fallback is never `ok`).
+    let out = aine(dir.path(), &["runs", "--json"]);
+    let runs: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(runs[0]["degraded"], json!(["draft: fallback"]), "{runs}");
+    let (listed, _) = text(&aine(dir.path(), &["runs"]));
+    assert!(
+        listed.contains(&format!(
+            "{}: draft: fallback",
+            runs[0]["id"].as_str().unwrap()
+        )),
+        "{listed}"
+    );
     let out = aine(dir.path(), &["metrics", "runs", "--json"]);
     let metrics: Value = serde_json::from_slice(&out.stdout).unwrap();
     let route = &metrics["routes"][0];

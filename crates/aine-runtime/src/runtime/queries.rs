@@ -39,6 +39,9 @@ pub struct RunItem {
     pub output_tokens: u64,
     /// USD spent on model calls, as an exact decimal string.
     pub usd: String,
+    /// Steps whose result no model gave cleanly: `draft: fallback`, `draft: unsure` (a run can
+    /// succeed with them; a reviewer should know).
+    pub degraded: Vec<String>,
 }
 
 /// A gate in a listing (`aine review list --json`, `GET /api/v1/gates`, the review queue).
@@ -126,6 +129,7 @@ impl Runtime {
             .await?;
         let ids: Vec<RunId> = records.iter().map(|r| r.id).collect();
         let spend = self.store.spend_by_run(&ids).await?;
+        let mut degraded = self.store.degraded_steps(&ids).await?;
         let mut owners: BTreeMap<RunId, Vec<String>> = BTreeMap::new();
         let mut people: BTreeMap<RunId, Vec<String>> = BTreeMap::new();
         for gate in self.store.gates_of_runs(&ids).await? {
@@ -158,6 +162,12 @@ impl Runtime {
                     input_tokens: s.input_tokens,
                     output_tokens: s.output_tokens,
                     usd: s.usd.0.normalize().to_string(),
+                    degraded: degraded
+                        .remove(&r.id)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|(step, outcome)| format!("{step}: {outcome}"))
+                        .collect(),
                 }
             })
             .collect())
