@@ -399,7 +399,7 @@ pub fn print_summary(summary: &RunSummary) {
                 w.gate
             );
             outln!(
-                "           aine review edit {} --as {who} --file edited.json",
+                "           aine review edit {} --as {who}   (item by item, in $EDITOR)",
                 w.gate
             );
         }
