@@ -33,28 +33,8 @@ async fn reviewed_draft(
 )> {
     let record = rt.open_gate(gate).await?;
     let inspected = rt.inspect(&record.run).await?;
-    let reviews = inspected
-        .view
-        .steps
-        .iter()
-        .find(|s| s.id == record.step)
-        .and_then(|s| s.gate.as_ref())
-        .and_then(|g| g.reviews.clone())
-        .ok_or_else(|| {
-            anyhow!("gate {gate} reviews no step's output, so there is nothing to edit")
-        })?;
-    let draft: Draft = inspected
-        .view
-        .steps
-        .iter()
-        .find(|s| s.id == reviews)
-        .and_then(|s| s.output.clone())
-        .and_then(|o| serde_json::from_value(o).ok())
-        .ok_or_else(|| {
-            anyhow!(
-                "gate {gate} reviews step `{reviews}`, whose output is not a drafted spec; edit it as JSON with --file edited.json"
-            )
-        })?;
+    let (reviews, draft) = aine_sdlc::review::reviewed_draft(&inspected, &record.step)
+        .map_err(|e| anyhow!("gate {gate}: {e} (--file edited.json)"))?;
     let (sentences, findings) = match aine_sdlc::trace::spec_input(&inspected) {
         Ok((_, input)) => {
             let mut findings: HashMap<String, Vec<String>> = HashMap::new();

@@ -253,6 +253,15 @@ async fn a_reviewer_signs_in_sees_an_edit_refused_approves_and_sees_the_run_fini
         .click()
         .await
         .unwrap();
+    wait_until_succeeded(c).await;
+    let page = c.source().await.unwrap();
+    assert!(page.contains("Hello, World! (approved by alice)"), "{page}");
+    screenshot(c, "5-run-succeeded").await;
+    ui.close().await;
+}
+
+/// Waits (up to 30 s) until the run page shows the run succeeded.
+async fn wait_until_succeeded(c: &Client) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if let Ok(status) = c.find(Locator::Id("run-status")).await
@@ -262,18 +271,15 @@ async fn a_reviewer_signs_in_sees_an_edit_refused_approves_and_sees_the_run_fini
                 .map(|t| t.eq_ignore_ascii_case("succeeded"))
                 .unwrap_or(false)
         {
-            break;
+            return;
         }
         assert!(
             Instant::now() < deadline,
-            "the run page never showed the run succeeded"
+            "the run page never showed the run succeeded: {}",
+            c.source().await.unwrap_or_default()
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let page = c.source().await.unwrap();
-    assert!(page.contains("Hello, World! (approved by alice)"), "{page}");
-    screenshot(c, "5-run-succeeded").await;
-    ui.close().await;
 }
 
 async fn click(c: &Client, id: &str) {
@@ -377,24 +383,7 @@ async fn a_product_owner_reviews_the_draft_item_by_item_and_the_spec_shows_each_
     }
     screenshot(c, "review-3-preview").await;
     click(c, "submit-review").await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(status) = c.find(Locator::Id("run-status")).await
-            && status
-                .text()
-                .await
-                .map(|t| t.eq_ignore_ascii_case("succeeded"))
-                .unwrap_or(false)
-        {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the run page never showed the run succeeded: {}",
-            c.source().await.unwrap_or_default()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until_succeeded(c).await;
     screenshot(c, "review-4-run-succeeded").await;
     // The spec page: each requirement with its sources a click away, the decisions in the trace.
     c.find(Locator::Css("a[href$='/spec']"))

@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use aine_runtime::{CallView, Inspected, StepView};
+use aine_runtime::{CallView, GateView, Inspected, StepView};
 use aine_spec::{Draft, Sentence, SourceRef};
 use aine_types::{ChangeKind, GateId, PersonId, RunId, StepId};
 use aine_workflow::StepKind;
@@ -157,6 +157,28 @@ pub struct ItemDecision {
     /// reviewer made from an item: that item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub related: Option<String>,
+}
+
+impl ItemDecision {
+    /// The decision of `gate` (at `step`) as it concerns one item.
+    fn of(
+        step: &StepView,
+        gate: &GateView,
+        change: Option<&'static str>,
+        item_reason: Option<String>,
+        related: Option<String>,
+    ) -> Self {
+        ItemDecision {
+            gate: gate.gate,
+            step: step.id.clone(),
+            decision: gate.decision.clone().unwrap_or_default(),
+            by: gate.decided_by.clone(),
+            reason: gate.reason.clone(),
+            change,
+            item_reason,
+            related,
+        }
+    }
 }
 
 /// One row of the flat matrix (`aine trace --matrix --csv`): an item and one source it cites.
@@ -500,16 +522,13 @@ impl<'a> Producers<'a> {
                     out.retain(|r| r.id != c.item);
                     out.push(RemovedItem {
                         id: c.item.clone(),
-                        decision: ItemDecision {
-                            gate: gate.gate,
-                            step: step.id.clone(),
-                            decision: gate.decision.clone().unwrap_or_default(),
-                            by: gate.decided_by.clone(),
-                            reason: gate.reason.clone(),
-                            change: Some(c.change.as_str()),
-                            item_reason: c.reason.clone(),
-                            related: c.became.clone(),
-                        },
+                        decision: ItemDecision::of(
+                            step,
+                            gate,
+                            Some(c.change.as_str()),
+                            c.reason.clone(),
+                            c.became.clone(),
+                        ),
                     });
                 }
             }
@@ -537,23 +556,22 @@ impl<'a> Producers<'a> {
                 .find(|c| c.item == item || c.became.as_deref() == Some(item));
             if let Some(c) = explicit {
                 let made_here = c.became.as_deref() == Some(item);
-                out.push(ItemDecision {
-                    gate: gate.gate,
-                    step: step.id.clone(),
-                    decision: decision.clone(),
-                    by: gate.decided_by.clone(),
-                    reason: gate.reason.clone(),
-                    change: Some(if made_here {
-                        "added"
-                    } else {
-                        c.change.as_str()
-                    }),
-                    item_reason: c.reason.clone(),
-                    related: if made_here {
-                        Some(c.item.clone())
-                    } else {
-                        c.became.clone()
-                    },
+                out.push(if made_here {
+                    ItemDecision::of(
+                        step,
+                        gate,
+                        Some("added"),
+                        c.reason.clone(),
+                        Some(c.item.clone()),
+                    )
+                } else {
+                    ItemDecision::of(
+                        step,
+                        gate,
+                        Some(c.change.as_str()),
+                        c.reason.clone(),
+                        c.became.clone(),
+                    )
                 });
                 continue;
             }
@@ -571,16 +589,7 @@ impl<'a> Producers<'a> {
                 _ => None,
             };
             if concerns || change.is_some() {
-                out.push(ItemDecision {
-                    gate: gate.gate,
-                    step: step.id.clone(),
-                    decision: decision.clone(),
-                    by: gate.decided_by.clone(),
-                    reason: gate.reason.clone(),
-                    change,
-                    item_reason: None,
-                    related: None,
-                });
+                out.push(ItemDecision::of(step, gate, change, None, None));
             }
         }
         out

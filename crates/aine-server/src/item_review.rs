@@ -199,24 +199,11 @@ async fn decide(
     let gate_id = parse_gate(gate)?;
     let record = state.runtime().store().gate(&gate_id).await?;
     let inspected = state.runtime().inspect(&record.run).await?;
-    let reviews = inspected
-        .view
-        .steps
-        .iter()
-        .find(|s| s.id == record.step)
-        .and_then(|s| s.gate.as_ref())
-        .and_then(|g| g.reviews.clone());
-    let draft: Draft = reviews
-        .as_ref()
-        .and_then(|r| inspected.view.steps.iter().find(|s| &s.id == r))
-        .and_then(|s| s.output.clone())
-        .and_then(|o| serde_json::from_value(o).ok())
-        .ok_or_else(|| {
-            ApiError::BadRequest(
-                "this gate does not review a drafted spec; decide it with approve, reject or a JSON edit"
-                    .to_owned(),
-            )
-        })?;
+    let (_, draft) = aine_sdlc::review::reviewed_draft(&inspected, &record.step).map_err(|e| {
+        ApiError::BadRequest(format!(
+            "this gate does not review a drafted spec ({e}); decide it with approve, reject or a JSON edit"
+        ))
+    })?;
     let sentences = aine_sdlc::trace::spec_input(&inspected)
         .map(|(_, input)| input.sentences)
         .unwrap_or_default();

@@ -7,13 +7,49 @@
 
 use std::collections::{BTreeSet, HashSet};
 
+use aine_runtime::Inspected;
 use aine_spec::{Draft, OpenQuestion, Requirement};
-use aine_types::{ChangeKind, ItemChange};
+use aine_types::{ChangeKind, ItemChange, StepId};
 use serde::{Deserialize, Serialize};
 
 use crate::merge::pattern_of;
 
 pub mod form;
+
+/// Why a gate cannot be reviewed item by item.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotADraft {
+    #[error("gate step `{0}` reviews no step's output, so there is nothing to edit")]
+    NothingReviewed(StepId),
+    #[error(
+        "the gate reviews step `{0}`, whose output is not a drafted spec; edit it as JSON instead"
+    )]
+    NotASpec(StepId),
+}
+
+/// The drafted spec the gate at step `gate_step` of `run` reviews: the reviewed step's id and
+/// its output (after any earlier edit) as a [`Draft`].
+///
+/// Errors: [`NotADraft`] when the gate reviews nothing or an output that is not a spec.
+pub fn reviewed_draft(run: &Inspected, gate_step: &StepId) -> Result<(StepId, Draft), NotADraft> {
+    let reviews = run
+        .view
+        .steps
+        .iter()
+        .find(|s| &s.id == gate_step)
+        .and_then(|s| s.gate.as_ref())
+        .and_then(|g| g.reviews.clone())
+        .ok_or_else(|| NotADraft::NothingReviewed(gate_step.clone()))?;
+    let draft = run
+        .view
+        .steps
+        .iter()
+        .find(|s| s.id == reviews)
+        .and_then(|s| s.output.clone())
+        .and_then(|o| serde_json::from_value(o).ok())
+        .ok_or_else(|| NotADraft::NotASpec(reviews.clone()))?;
+    Ok((reviews, draft))
+}
 
 /// What the reviewer chose for one drafted item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
