@@ -13,11 +13,7 @@ impl Store {
     ///
     /// Errors: [`crate::Error::Decode`] for a `model_called` event this aine cannot read.
     pub async fn spend_by_run(&self, runs: &[RunId]) -> Result<HashMap<RunId, Spend>> {
-        let ids: Vec<String> = runs.iter().map(ToString::to_string).collect();
-        let ids = serde_json::to_string(&ids).map_err(|source| crate::Error::Encode {
-            kind: "run id list",
-            source,
-        })?;
+        let ids = ids_json(runs)?;
         let rows = sqlx::query(
             "SELECT run_id, event FROM journal \
              WHERE kind = 'model_called' AND run_id IN (SELECT value FROM json_each(?1))",
@@ -51,11 +47,7 @@ impl Store {
         &self,
         runs: &[RunId],
     ) -> Result<HashMap<RunId, Vec<(String, String)>>> {
-        let ids: Vec<String> = runs.iter().map(ToString::to_string).collect();
-        let ids = serde_json::to_string(&ids).map_err(|source| crate::Error::Encode {
-            kind: "run id list",
-            source,
-        })?;
+        let ids = ids_json(runs)?;
         let rows = sqlx::query(
             "SELECT run_id, json_extract(event, '$.step'), json_extract(event, '$.outcome.outcome') \
              FROM journal WHERE kind = 'step_finished' AND run_id IN (SELECT value FROM json_each(?1)) \
@@ -82,4 +74,13 @@ impl Store {
         out.retain(|_, steps| !steps.is_empty());
         Ok(out)
     }
+}
+
+/// `runs` as a JSON array of ids, for `json_each` in a query.
+fn ids_json(runs: &[RunId]) -> Result<String> {
+    let ids: Vec<String> = runs.iter().map(ToString::to_string).collect();
+    serde_json::to_string(&ids).map_err(|source| crate::Error::Encode {
+        kind: "run id list",
+        source,
+    })
 }
