@@ -27,7 +27,7 @@ start=$(date +%s)
   --input 'sources=["ES2002a.json","ES2002b.json","ES2002c.json","ES2002d.json"]' \
   --input 'product=the remote control'
 
-gate=$("$AINE" -C "$demo" review list --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["gate"])')
+gate=$("$AINE" -C "$demo" review list --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
 echo "== approving $gate as pat, the example's product owner"
 "$AINE" -C "$demo" review approve "$gate" --as pat --reason "reviewed against the meeting transcripts"
 echo "== wall time of the main job: $(( $(date +%s) - start )) s"
