@@ -12,8 +12,11 @@
 //!   disfluency markers, no question. Its text is the sentence's own words with the modal
 //!   normalised to `shall` (ISO/IEC/IEEE 29148:2018 §5.2.4) and the EARS pattern of its opening
 //!   clause (Mavin et al., RE'09).
-//! - Every other candidate becomes an open question that quotes the sentence, for the product
-//!   owner to answer; nothing is invented.
+//! - Every other candidate that names something (a content word that can name a topic,
+//!   [`crate::detect::topic_word`]) becomes an open question that quotes the sentence, for the
+//!   product owner to answer; nothing is invented. A fragment that names nothing ("Shall we do
+//!   that, then?", "so yeah should we go with that?") is not asked: out of its turn it cannot be
+//!   answered.
 //! - No user stories of its own: a story's role, benefit and acceptance criteria cannot be read
 //!   off one spoken sentence, and a template that guesses them writes criteria nobody can test.
 //! - Salvage: when the runtime passes `rejected_answer` (a model's answer that satisfied the
@@ -181,6 +184,7 @@ pub fn draft(input: &TemplateInput) -> Draft {
                     sources: vec![c.source.id.clone()],
                 });
             }
+            None if !names_something(&said) => {}
             None => {
                 let id = format!("Q-{:03}", out.open_questions.len() + 1);
                 out.open_questions.push(OpenQuestion {
@@ -232,6 +236,14 @@ fn salvage(input: &TemplateInput) -> Draft {
         }
     }
     out
+}
+
+/// Whether `text` has a content word that can name a topic (not only pronouns, cue words and
+/// generic verbs such as `go`, `take`, `do`).
+fn names_something(text: &str) -> bool {
+    crate::detect::words::content_lemmas(text)
+        .iter()
+        .any(|l| crate::detect::topic_word(l))
 }
 
 /// The open question for a sentence that states a need unclearly.
@@ -485,6 +497,9 @@ mod tests {
                 candidate(1, "The remote control should not have teletext."),
                 candidate(2, "I'm gonna have to think on the spot now."),
                 candidate(3, "The remote control should not have teletext."),
+                // Fragments that name nothing cannot be answered out of their turn.
+                candidate(4, "Shall we do that, then?"),
+                candidate(5, "so yeah should we go with that?"),
             ],
             system: None,
             max_items: None,

@@ -13,8 +13,13 @@
 //!
 //! `cargo xtask eval requirements [--tier local|template]` runs the requirements workflow on the
 //! bundled AMI meetings and scores its spec against a gold list (see `eval_requirements`).
+//!
+//! `cargo xtask faults [--runs 1000] [--in-flight 50] [--fail 0.3] [--seed 7]` drives runs
+//! against a mock provider that fails a share of its calls and checks what must hold (see
+//! `faults`).
 
 mod eval_requirements;
+mod faults;
 mod model_overhead;
 
 use std::path::Path;
@@ -51,6 +56,22 @@ enum Command {
     Eval {
         #[command(subcommand)]
         which: Eval,
+    },
+    /// Faults under load: many runs against a mock provider failing a share of its calls at
+    /// random; checks final states, budgets, billing against the journal, the audit chain.
+    Faults {
+        /// Runs in all.
+        #[arg(long, default_value_t = 1000, value_parser = positive)]
+        runs: usize,
+        /// Runs in flight at once.
+        #[arg(long, default_value_t = 50, value_parser = positive)]
+        in_flight: usize,
+        /// Share of calls that fail (0 to 1).
+        #[arg(long, default_value_t = 0.3)]
+        fail: f64,
+        /// Seed of the mock's random choices.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
     },
 }
 
@@ -117,6 +138,22 @@ fn main() -> Result<()> {
         Command::Eval {
             which: Eval::Requirements(args),
         } => multi_thread()?.block_on(eval_requirements::run(&args)),
+        Command::Faults {
+            runs,
+            in_flight,
+            fail,
+            seed,
+        } => {
+            if !(0.0..=1.0).contains(&fail) {
+                bail!("--fail {fail} is not a share between 0 and 1");
+            }
+            multi_thread()?.block_on(faults::run(&faults::Options {
+                runs,
+                in_flight,
+                fail,
+                seed,
+            }))
+        }
     }
 }
 
