@@ -396,21 +396,17 @@ async fn audit(cli: &Cli, audit: &Audit) -> Result<u8> {
     let rt = open_runtime(cli).await?;
     match audit {
         Audit::Verify { files, format } => {
-            let chain = rt.store().verify_audit().await?;
-            let checks = if *files {
-                aine_runtime::audit::verify_files(rt.store(), &rt.config().project_dir).await?
-            } else {
-                Vec::new()
-            };
-            let ok = chain.broken.is_none() && checks.iter().all(|c| c.unchanged());
+            let status = rt.audit_status(*files).await?;
             if format.json {
-                output::print_json(
-                    &serde_json::json!({ "ok": ok, "chain": chain, "files": checks }),
-                )?;
+                output::print_json(&status)?;
             } else {
-                output::print_audit(&chain, &checks, *files);
+                output::print_audit(&status.chain, &status.files, *files);
             }
-            Ok(if ok { exit::OK } else { exit::VERIFY_FAILED })
+            Ok(if status.ok {
+                exit::OK
+            } else {
+                exit::VERIFY_FAILED
+            })
         }
         Audit::Export { output: path, .. } => {
             let mut out: Box<dyn std::io::Write> = match path {

@@ -105,10 +105,10 @@ fn api_get(port: u16, token: &str, path: &str) -> Value {
     serde_json::from_str(body).expect("the API answers JSON")
 }
 
-/// The CLI's `--json` and the API give one shape for runs, gates and a gate's detail (issue 18:
-/// one query layer in the runtime for every front-end).
+/// The CLI's `--json` and the API give one shape for runs, gates, a gate's detail and the audit
+/// status (issue 18: one query layer in the runtime for every front-end).
 #[test]
-fn the_cli_and_the_api_list_runs_and_gates_in_one_shape() {
+fn the_cli_and_the_api_list_runs_gates_and_audit_in_one_shape() {
     let (project, gate) = common::drafted_project();
     let d = project.path();
     let token = String::from_utf8(aine(d, &["token", "create", "--as", "pat"]).stdout)
@@ -141,6 +141,10 @@ fn the_cli_and_the_api_list_runs_and_gates_in_one_shape() {
         (
             vec!["review", "show", gate.as_str(), "--json"],
             format!("/api/v1/gates/{gate}"),
+        ),
+        (
+            vec!["audit", "verify", "--json"],
+            "/api/v1/audit".to_owned(),
         ),
     ];
     for (args, path) in pairs {

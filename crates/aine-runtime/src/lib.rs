@@ -39,8 +39,8 @@ pub use models::{
 };
 pub use redact::Redactor;
 pub use runtime::{
-    GateDetail, GateItem, Inspected, Observer, Quiet, RunItem, RunSummary, Runtime, Started, Tee,
-    Waiting, plan, template_context,
+    AuditStatus, GateDetail, GateItem, Inspected, Observer, Quiet, RunItem, RunSummary, Runtime,
+    Started, Tee, Waiting, plan, template_context,
 };
 pub use view::{CallView, ElementView, GateView, RunView, StepView, run_view};
 

@@ -10,7 +10,7 @@
 mod decide;
 mod drive;
 mod queries;
-pub use queries::{GateDetail, GateItem, RunItem};
+pub use queries::{AuditStatus, GateDetail, GateItem, RunItem};
 mod recovery;
 mod start;
 mod step;

@@ -4,7 +4,7 @@
 use std::path::{Path as FsPath, PathBuf};
 use std::sync::LazyLock;
 
-use aine_runtime::{GateDetail, GateItem, RunItem};
+use aine_runtime::{AuditStatus, GateDetail, GateItem, RunItem};
 use aine_store::{GateRecord, GateStatus};
 use aine_types::{Decision, GateId, PersonId, RunId, RunStatus};
 use axum::Json;
@@ -461,32 +461,9 @@ struct AuditQuery {
     files: bool,
 }
 
-/// The audit chain's status.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct AuditStatus {
-    /// The chain is intact (and, with `files`, every published file is unchanged).
-    pub ok: bool,
-    /// Entries checked, the head hash, the first broken link (aine_store::AuditVerification).
-    #[schema(value_type = Object)]
-    pub chain: aine_store::AuditVerification,
-    /// Published files checked (with `files=true`).
-    #[schema(value_type = Vec<Object>)]
-    pub files: Vec<aine_runtime::audit::FileCheck>,
-}
-
+/// The audit status ([`aine_runtime::Runtime::audit_status`]).
 pub(crate) async fn audit(state: &AppState, files: bool) -> ApiResult<AuditStatus> {
-    let runtime = state.runtime();
-    let chain = runtime.store().verify_audit().await?;
-    let files = if files {
-        aine_runtime::audit::verify_files(runtime.store(), &runtime.config().project_dir).await?
-    } else {
-        Vec::new()
-    };
-    Ok(AuditStatus {
-        ok: chain.broken.is_none() && files.iter().all(|f| f.unchanged()),
-        chain,
-        files,
-    })
+    Ok(state.runtime().audit_status(files).await?)
 }
 
 /// Verify the hash-chained audit log (as `aine audit verify [--files]`).

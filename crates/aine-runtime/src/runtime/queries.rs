@@ -78,7 +78,37 @@ pub struct GateDetail {
     pub run: crate::RunView,
 }
 
+/// The audit log's state (`aine audit verify --json`, `GET /api/v1/audit`, the audit page).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuditStatus {
+    /// The chain is intact (and, when files were checked, every published file is unchanged).
+    pub ok: bool,
+    /// Entries checked, the head hash, the first broken link (aine_store::AuditVerification).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub chain: aine_store::AuditVerification,
+    /// Published files checked against their recorded SHA-256 (when asked for).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub files: Vec<crate::audit::FileCheck>,
+}
+
 impl Runtime {
+    /// Verifies the audit chain and, with `files`, every published file against the SHA-256
+    /// recorded when it was published.
+    pub async fn audit_status(&self, files: bool) -> Result<AuditStatus> {
+        let chain = self.store.verify_audit().await?;
+        let files = if files {
+            crate::audit::verify_files(&self.store, &self.config.project_dir).await?
+        } else {
+            Vec::new()
+        };
+        Ok(AuditStatus {
+            ok: chain.broken.is_none() && files.iter().all(|f| f.unchanged()),
+            chain,
+            files,
+        })
+    }
+
     /// A gate as every front-end lists it, with the people holding its owner role.
     pub fn gate_item(&self, g: &GateRecord) -> GateItem {
         GateItem {
