@@ -14,6 +14,9 @@
 //!   suffix stemming), and, when the step names the `product`, a word other than the product's
 //!   name: every requirement names the product, so "The remote control shall not have speech
 //!   recognition." citing "... charge their remote control every few days." is a wrong citation.
+//! - every source it cites shares such a word with it, not only the sources together: a
+//!   requirement about a button grid may not also cite a sentence about the team's process
+//!   ("…come up with a design concept, and we sit here together and do it");
 //! - its polarity matches what it cites: a prohibition ("shall not", "no more than", "without")
 //!   needs a negation cue ([`NEGATIONS`]) within [`NEGATION_WINDOW`] words before a word it
 //!   shares with a cited sentence, and a positive item may not rest only on negated words.
@@ -101,7 +104,52 @@ pub fn check(input: &CitationsInput) -> Vec<String> {
     }
     let cited = Cited::new(input);
     errors.extend(only_the_product_shared(input, &cited));
+    errors.extend(unrelated_sources(input, &cited));
     errors.extend(polarity(input, &cited));
+    errors
+}
+
+/// The refs among `sources` whose sentence shares a content word (the product's name aside)
+/// with `text`; refs that are not candidates are kept (another rule reports them).
+pub(crate) fn related_sources(
+    input: &CitationsInput,
+    text: &str,
+    sources: &[String],
+) -> Vec<String> {
+    let cited = Cited::new(input);
+    sources
+        .iter()
+        .filter(|r| cited.shares(text, r))
+        .cloned()
+        .collect()
+}
+
+/// Items that cite a sentence sharing nothing with them while their other sources do (when
+/// none shares anything, the overlap rule above reports the item once).
+fn unrelated_sources(input: &CitationsInput, cited: &Cited<'_>) -> Vec<String> {
+    let items = input
+        .answer
+        .requirements
+        .iter()
+        .map(|r| (&r.id, &r.text, &r.sources))
+        .chain(
+            input
+                .answer
+                .user_stories
+                .iter()
+                .map(|s| (&s.id, &s.text, &s.sources)),
+        );
+    let mut errors = Vec::new();
+    for (id, text, sources) in items {
+        let unrelated: Vec<&String> = sources.iter().filter(|r| !cited.shares(text, r)).collect();
+        if !unrelated.is_empty() && unrelated.len() < sources.len() {
+            for r in unrelated {
+                errors.push(format!(
+                    "{id} cites `{r}`, which shares no content word with it (the product's name aside)"
+                ));
+            }
+        }
+    }
     errors
 }
 
@@ -127,6 +175,18 @@ impl<'a> Cited<'a> {
                 .map(|p| aine_lint::content_words(p).into_iter().collect())
                 .unwrap_or_default(),
         }
+    }
+
+    /// Whether the candidate `r` shares a content word other than the product's name with
+    /// `text`; a ref that is not a candidate counts as sharing (it is reported as unknown).
+    fn shares(&self, text: &str, r: &str) -> bool {
+        let Some(theirs) = self.text_of.get(r) else {
+            return true;
+        };
+        let theirs: HashSet<String> = aine_lint::content_words(theirs).into_iter().collect();
+        aine_lint::content_words(text)
+            .into_iter()
+            .any(|w| !self.product.contains(&w) && theirs.contains(&w))
     }
 
     /// The texts of the refs in `sources` that are candidates.
@@ -323,7 +383,7 @@ mod tests {
                     requirement(
                         "REQ-002",
                         "The remote control shall have a long-lasting battery.",
-                        &["ES2002c#260", "ES2002a#98"],
+                        &["ES2002c#260"],
                     ),
                 ],
                 user_stories: vec![story(
@@ -487,6 +547,39 @@ mod tests {
                 "We're gonna need to put in a really good battery so people don't have to charge their r remote control every few days."
             ),
             ["REQ-001 shares only the product's name with its sources (`ES2002a#98`)"]
+        );
+    }
+
+    #[test]
+    fn every_cited_sentence_shares_a_word_with_the_item() {
+        let answer = Draft {
+            requirements: vec![requirement(
+                "REQ-001",
+                "The remote control shall have a really good battery.",
+                &["ES2002c#260", "ES2002a#98"],
+            )],
+            ..Draft::default()
+        };
+        check_errors(
+            answer,
+            candidates(),
+            &[
+                "REQ-001 cites `ES2002a#98`, which shares no content word with it (the product's name aside)",
+            ],
+        );
+        // The template's salvage keeps the item, citing only the sentence it rests on.
+        let input = CitationsInput {
+            answer: Draft::default(),
+            candidates: candidates(),
+            product: Some("the remote control".to_owned()),
+        };
+        assert_eq!(
+            related_sources(
+                &input,
+                "The remote control shall have a really good battery.",
+                &["ES2002c#260".to_owned(), "ES2002a#98".to_owned()]
+            ),
+            ["ES2002c#260"]
         );
     }
 }

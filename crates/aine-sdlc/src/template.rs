@@ -21,8 +21,9 @@
 //!   off one spoken sentence, and a template that guesses them writes criteria nobody can test.
 //! - Salvage: when the runtime passes `rejected_answer` (a model's answer that satisfied the
 //!   contract but not the `requirements.citations` check), each of its requirements and stories
-//!   that passes the check on its own is kept as the model wrote it, and the sentences it cites
-//!   are not drafted again. One mis-cited item no longer throws away the good ones beside it.
+//!   that passes the check on its own is kept as the model wrote it (a requirement's citations of
+//!   sentences that share no word with it dropped first), and the sentences it cites are not
+//!   drafted again. One mis-cited item no longer throws away the good ones beside it.
 
 use aine_spec::{Candidate, Category, Draft, EarsPattern, OpenQuestion, Requirement};
 use schemars::JsonSchema;
@@ -206,22 +207,32 @@ fn salvage(input: &TemplateInput) -> Draft {
     let Some(answer) = &input.rejected_answer else {
         return out;
     };
-    let passes = |draft: Draft| {
-        crate::citations::check(&crate::citations::CitationsInput {
-            answer: draft,
-            candidates: input.candidates.clone(),
-            product: input.product.clone(),
-        })
-        .is_empty()
+    let check_input = |answer: Draft| crate::citations::CitationsInput {
+        answer,
+        candidates: input.candidates.clone(),
+        product: input.product.clone(),
     };
+    let passes = |draft: Draft| crate::citations::check(&check_input(draft)).is_empty();
     for r in &answer.requirements {
+        // Citations of sentences that share nothing with the item are dropped first: the item
+        // stands on the sentences it does rest on.
+        let sources =
+            crate::citations::related_sources(&check_input(Draft::default()), &r.text, &r.sources);
+        let r = Requirement {
+            sources: if sources.is_empty() {
+                r.sources.clone()
+            } else {
+                sources
+            },
+            ..r.clone()
+        };
         let alone = Draft {
             requirements: vec![r.clone()],
             ..Draft::default()
         };
         if passes(alone) {
             let id = format!("REQ-{:03}", out.requirements.len() + 1);
-            out.requirements.push(Requirement { id, ..r.clone() });
+            out.requirements.push(Requirement { id, ..r });
         }
     }
     for s in &answer.user_stories {
