@@ -124,21 +124,24 @@ pub(crate) fn related_sources(
         .collect()
 }
 
-/// Items that cite a sentence sharing nothing with them while their other sources do (when
-/// none shares anything, the overlap rule above reports the item once).
-fn unrelated_sources(input: &CitationsInput, cited: &Cited<'_>) -> Vec<String> {
-    let items = input
-        .answer
+/// The requirements and user stories of `answer` as `(id, text, sources)`.
+fn traced_items(answer: &Draft) -> impl Iterator<Item = (&String, &String, &Vec<String>)> {
+    answer
         .requirements
         .iter()
         .map(|r| (&r.id, &r.text, &r.sources))
         .chain(
-            input
-                .answer
+            answer
                 .user_stories
                 .iter()
                 .map(|s| (&s.id, &s.text, &s.sources)),
-        );
+        )
+}
+
+/// Items that cite a sentence sharing nothing with them while their other sources do (when
+/// none shares anything, the overlap rule above reports the item once).
+fn unrelated_sources(input: &CitationsInput, cited: &Cited<'_>) -> Vec<String> {
+    let items = traced_items(&input.answer);
     let mut errors = Vec::new();
     for (id, text, sources) in items {
         let unrelated: Vec<&String> = sources.iter().filter(|r| !cited.shares(text, r)).collect();
@@ -278,18 +281,7 @@ fn only_the_product_shared(input: &CitationsInput, cited: &Cited<'_>) -> Vec<Str
     }
     let words =
         |text: &str| -> HashSet<String> { aine_lint::content_words(text).into_iter().collect() };
-    let items = input
-        .answer
-        .requirements
-        .iter()
-        .map(|r| (&r.id, &r.text, &r.sources))
-        .chain(
-            input
-                .answer
-                .user_stories
-                .iter()
-                .map(|s| (&s.id, &s.text, &s.sources)),
-        );
+    let items = traced_items(&input.answer);
     let mut errors = Vec::new();
     for (id, text, sources) in items {
         let mine = words(text);

@@ -16,8 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aine_runtime::{Config, Quiet, Runtime, SystemClock};
-use aine_store::{Store, StoreOptions};
+use aine_runtime::{Config, Quiet, Runtime};
 use aine_types::{CallResult, Event, RunStatus};
 use anyhow::{Context, Result, bail};
 use axum::Json;
@@ -186,22 +185,7 @@ async fn setup(dir: &std::path::Path, addr: SocketAddr) -> Result<Runtime> {
         ));
     }
     let config = Config::parse(&dir.join("aine.toml"), dir, &toml)?;
-    let store = Store::open(
-        &config.database,
-        &StoreOptions {
-            busy_timeout: Duration::from_secs(120),
-            ..StoreOptions::default()
-        },
-    )
-    .await?;
-    let models = aine_runtime::configured_models(&config, Box::new(aine_models::build));
-    Ok(Runtime::new(
-        store,
-        Arc::new(aine_runtime::core_registry()?),
-        Arc::new(config),
-        Arc::new(SystemClock),
-    )
-    .with_models(Arc::new(models)))
+    crate::model_overhead::runtime_for(config).await
 }
 
 /// Runs the fault test and prints its counts; an error when an invariant does not hold.

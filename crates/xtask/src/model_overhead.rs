@@ -166,11 +166,16 @@ pub async fn setup(
     );
     let mut config = Config::parse(&dir.join("aine.toml"), dir, &toml)?;
     config.durability = durability;
+    runtime_for(config).await
+}
+
+/// A runtime over `config` for many concurrent runs: the core builtins, the configured models,
+/// and a store whose writers queue (1,000 runs share one writer) rather than time out.
+pub async fn runtime_for(config: Config) -> Result<Runtime> {
     let store = Store::open(
         &config.database,
         &StoreOptions {
-            durability,
-            // 1,000 runs share one writer: let them queue rather than time out.
+            durability: config.durability,
             busy_timeout: Duration::from_secs(120),
             ..StoreOptions::default()
         },
