@@ -523,15 +523,7 @@ async fn the_spec_of_a_requirements_run_has_items_trace_links_and_transcripts() 
         .await;
     // Approve; the spec is published.
     let gate = p.open_gate(&run).await;
-    let (status, _) = p
-        .post(
-            &format!("/api/v1/gates/{gate}/decision"),
-            Some(&pat),
-            r#"{"decision": "approve"}"#,
-        )
-        .await;
-    assert_eq!(status, StatusCode::ACCEPTED);
-    p.settle().await;
+    p.approve(&gate, &pat).await;
     let (status, spec) = p.get(&format!("/api/v1/runs/{run}/spec"), Some(&pat)).await;
     assert_eq!(status, StatusCode::OK, "{spec}");
     assert_eq!(spec["trace"]["published"], true, "{spec}");
@@ -674,15 +666,7 @@ async fn prometheus_metrics_are_served_to_token_holders() {
         .start(&alice, "wf.workflow.yaml", json!({ "name": "Again" }))
         .await;
     let gate = p.open_gate(&run).await;
-    let (status, _) = p
-        .post(
-            &format!("/api/v1/gates/{gate}/decision"),
-            Some(&alice),
-            r#"{"decision": "approve"}"#,
-        )
-        .await;
-    assert_eq!(status, StatusCode::ACCEPTED);
-    p.settle().await;
+    p.approve(&gate, &alice).await;
     let after = scrape().await;
     assert!(
         after

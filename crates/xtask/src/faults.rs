@@ -141,31 +141,11 @@ async fn chat(mock: Arc<Mock>, Json(body): Json<Value>) -> Response {
 }
 
 fn start_mock(mock: Arc<Mock>) -> Result<SocketAddr> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    listener.set_nonblocking(true)?;
-    let addr = listener.local_addr()?;
-    std::thread::Builder::new()
-        .name("faulty-upstream".into())
-        .spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async move {
-                let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
-                    return;
-                };
-                let app = axum::Router::new().route(
-                    "/v1/chat/completions",
-                    post(move |body: Json<Value>| chat(mock.clone(), body)),
-                );
-                let _ = axum::serve(listener, app).await;
-            });
-        })?;
-    Ok(addr)
+    let app = axum::Router::new().route(
+        "/v1/chat/completions",
+        post(move |body: Json<Value>| chat(mock.clone(), body)),
+    );
+    crate::model_overhead::serve_on_own_thread("faulty-upstream", app)
 }
 
 /// The run's token budget: room for four billed answers (a violation, an escalation, a retry).

@@ -58,11 +58,27 @@ async fn chat(delay: Duration, Json(_body): Json<Value>) -> Json<Value> {
 /// Starts the mock, answering chat completions after `delay`, on its own thread and tokio
 /// runtime (so its work is not scheduled on the runtime under test) and returns its address.
 fn start_mock(delay: Duration) -> Result<SocketAddr> {
+    let app = axum::Router::new()
+        .route(
+            "/v1/chat/completions",
+            post(move |body: Json<Value>| chat(delay, body)),
+        )
+        // Also an OTLP/HTTP collector that accepts every span export (telemetry rows).
+        .route(
+            "/v1/traces",
+            post(|_body: axum::body::Bytes| async { axum::http::StatusCode::OK }),
+        );
+    serve_on_own_thread("mock-upstream", app)
+}
+
+/// Serves `app` on 127.0.0.1 (a free port) from a thread with a tokio runtime of its own, so its
+/// work is not scheduled on the runtime under test; returns its address.
+pub fn serve_on_own_thread(name: &str, app: axum::Router) -> Result<SocketAddr> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
     std::thread::Builder::new()
-        .name("mock-upstream".into())
+        .name(name.to_owned())
         .spawn(move || {
             let Ok(rt) = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -74,16 +90,6 @@ fn start_mock(delay: Duration) -> Result<SocketAddr> {
                 let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
                     return;
                 };
-                let app = axum::Router::new()
-                    .route(
-                        "/v1/chat/completions",
-                        post(move |body: Json<Value>| chat(delay, body)),
-                    )
-                    // Also an OTLP/HTTP collector that accepts every span export (telemetry rows).
-                    .route(
-                        "/v1/traces",
-                        post(|_body: axum::body::Bytes| async { axum::http::StatusCode::OK }),
-                    );
                 let _ = axum::serve(listener, app).await;
             });
         })?;

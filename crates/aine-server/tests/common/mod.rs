@@ -202,6 +202,19 @@ impl Project {
         json["run"].as_str().unwrap().parse().unwrap()
     }
 
+    /// Approves `gate` over the API as the token's holder and waits for the run to stop.
+    pub async fn approve(&self, gate: &str, token: &str) {
+        let (status, body) = self
+            .post(
+                &format!("/api/v1/gates/{gate}/decision"),
+                Some(token),
+                r#"{"decision": "approve"}"#,
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        self.settle().await;
+    }
+
     /// The open gate of `run`.
     pub async fn open_gate(&self, run: &RunId) -> String {
         let record = self.state.runtime().store().run(run).await.unwrap();
