@@ -7,7 +7,9 @@
 //! Prints one table row per workload: prompt tokens/s (prompt processing, like `pp512`) and
 //! generated tokens/s (like `tg128`), without and with a JSON-Schema grammar, for one sequence
 //! and for `--parallel` concurrent requests batched by the provider. Best of `--reps` runs.
-//! Batched rows are aggregate throughput: all sequences' tokens over the wall time.
+//! Batched rows are aggregate throughput: all sequences' tokens over the wall time. The copies
+//! of one request share their prompt's KV cells (see the worker), so prompt tokens/s counts
+//! only the tokens processed, and `shared tok/seq` the ones taken from another sequence.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -130,6 +132,7 @@ struct Sample {
     prompt_tps: f64,
     gen_tps: f64,
     in_tokens: u64,
+    cached_tokens: u64,
     out_tokens: u64,
     masks: u32,
 }
@@ -157,6 +160,9 @@ async fn run(model: &Arc<LocalModel>, req: &ChatRequest, n: usize) -> Sample {
         }
     }
     let prompt_tokens: u64 = gens.iter().map(|g| g.prompt_tokens).sum();
+    // Prompt tokens whose KV cells came from another sequence or an earlier request are not
+    // processed: the copies of one prompt share its cells, so only the decoded ones count.
+    let cached: u64 = gens.iter().map(|g| g.cached_prompt_tokens).sum();
     let prompt_time = gens
         .iter()
         .map(|g| g.timings.queued + g.timings.prompt)
@@ -170,9 +176,10 @@ async fn run(model: &Arc<LocalModel>, req: &ChatRequest, n: usize) -> Sample {
         .max()
         .unwrap_or_default();
     Sample {
-        prompt_tps: prompt_tokens as f64 / secs(prompt_time),
+        prompt_tps: prompt_tokens.saturating_sub(cached) as f64 / secs(prompt_time),
         gen_tps: decoded as f64 / secs(gen_time),
         in_tokens: prompt_tokens / n as u64,
+        cached_tokens: cached / n as u64,
         out_tokens: gens.iter().map(|g| g.output_tokens).sum::<u64>() / n as u64,
         masks: gens
             .iter()
@@ -246,9 +253,9 @@ async fn main() {
     ];
     println!();
     println!(
-        "| workload | grammar | seqs | prompt tok/s | gen tok/s | in tok/seq | out tok/seq | grammar rejections/seq |"
+        "| workload | grammar | seqs | prompt tok/s | gen tok/s | in tok/seq | shared tok/seq | out tok/seq | grammar rejections/seq |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|");
     for (name, grammar, req, n, prompt_only) in rows {
         let mut samples = Vec::new();
         for _ in 0..args.reps {
@@ -259,13 +266,16 @@ async fn main() {
         let last = samples.last();
         let out = last.map_or(0, |s| s.out_tokens);
         let input = last.map_or(0, |s| s.in_tokens);
+        let shared = last.map_or(0, |s| s.cached_tokens);
         let masks = last.map_or(0, |s| s.masks);
         let tg_cell = if prompt_only {
             "-".to_owned()
         } else {
             format!("{tgs:.1}")
         };
-        println!("| {name} | {grammar} | {n} | {pps:.0} | {tg_cell} | {input} | {out} | {masks} |");
+        println!(
+            "| {name} | {grammar} | {n} | {pps:.0} | {tg_cell} | {input} | {shared} | {out} | {masks} |"
+        );
     }
     println!("\nrss after the runs: {}", rss());
 }

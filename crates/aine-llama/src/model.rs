@@ -259,7 +259,9 @@ impl LocalModel {
             // Sliding-window layers keep only their window: 5 of gemma-3's 6 layers are local,
             // so this cuts KV memory about 5x at no cost for requests that never share cells.
             .with_swa_full(false)
-            .with_kv_unified(false);
+            // One KV buffer for all sequences, so that sequences share the cells of a common
+            // prompt prefix (`seq_cp` across separate buffers only copies whole sequences).
+            .with_kv_unified(true);
         let shape = Shape {
             n_parallel: parallel as usize,
             n_ctx_seq,

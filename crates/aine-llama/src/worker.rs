@@ -11,8 +11,11 @@
 //!
 //! Prompt prefix reuse: a finished sequence keeps its prompt's KV cells (its generated tokens
 //! are removed), and a new request goes to the free slot whose kept prompt shares the longest
-//! token prefix with its own; only the tokens after that prefix are decoded. Calls that share a
-//! system message and instructions (one drafting call per topic) pay for them once.
+//! token prefix with its own; only the tokens after that prefix are decoded. When another slot
+//! (free or still busy) holds a longer prefix, its cells are shared into the new sequence
+//! (`llama_memory_seq_cp`, which copies no data in the unified KV cache this context uses).
+//! Calls that share a system message and instructions (one drafting call per topic, several
+//! topics in flight at once) pay for them once.
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, TryRecvError};
@@ -88,15 +91,15 @@ pub(crate) fn run(
     let mut slots: Vec<Option<Seq>> = (0..shape.n_parallel).map(|_| None).collect();
     // The prompt tokens whose KV cells each free slot still holds.
     let mut kept: Vec<Vec<LlamaToken>> = vec![Vec::new(); shape.n_parallel];
+    // Admitted requests not in a slot yet (see `waits_for_prefix`).
+    let mut held: Vec<Seq> = Vec::new();
     let mut batch = LlamaBatch::new(shape.n_batch, 1);
     let mut open = true;
     loop {
-        // Admit queued requests into free slots; sleep on the queue only when idle.
-        while open {
-            if slots.iter().all(Option::is_some) {
-                break;
-            }
-            let idle = slots.iter().all(Option::is_none);
+        // Take queued requests while a slot is free for each; sleep on the queue only when
+        // idle.
+        while open && held.len() < slots.iter().filter(|s| s.is_none()).count() {
+            let idle = held.is_empty() && slots.iter().all(Option::is_none);
             let job = if idle {
                 match jobs.recv() {
                     Ok(job) => job,
@@ -115,13 +118,26 @@ pub(crate) fn run(
                     }
                 }
             };
-            if let Some(mut seq) = admit(&model, shape, job) {
-                let free = best_slot(&slots, &kept, &seq.prompt);
-                seq.id = i32::try_from(free).unwrap_or(i32::MAX);
-                reuse_prefix(&mut ctx, &mut seq, kept.get_mut(free));
-                if let Some(slot) = slots.get_mut(free) {
-                    *slot = Some(seq);
-                }
+            if let Some(seq) = admit(&model, shape, job) {
+                held.push(seq);
+            }
+        }
+        // Place them in free slots, in arrival order, except a request whose prompt prefix a
+        // busy sequence is still reading: it waits, then shares those cells.
+        held.retain(|seq| !seq.reply.is_closed());
+        let mut i = 0;
+        while i < held.len() && slots.iter().any(Option::is_none) {
+            if waits_for_prefix(&slots, &kept, &held[i].prompt) {
+                i += 1;
+                continue;
+            }
+            let mut seq = held.remove(i);
+            let free = best_slot(&slots, &kept, &seq.prompt);
+            seq.id = i32::try_from(free).unwrap_or(i32::MAX);
+            let source = best_source(&slots, &kept, &seq.prompt, free);
+            reuse_prefix(&mut ctx, &mut seq, kept.get_mut(free), source);
+            if let Some(slot) = slots.get_mut(free) {
+                *slot = Some(seq);
             }
         }
         // Drop sequences whose caller went away (the future was cancelled).
@@ -353,21 +369,96 @@ fn common_prefix(a: &[LlamaToken], b: &[LlamaToken]) -> usize {
     a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 
-/// Starts `seq` after the prefix its slot's KV cells already hold (`kept`): the cells after
-/// the shared prefix are removed, and at least the last prompt token is decoded again so that
-/// its logits exist. When llama.cpp cannot remove part of a sequence, the slot starts empty.
-fn reuse_prefix(ctx: &mut LlamaContext<'_>, seq: &mut Seq, kept: Option<&mut Vec<LlamaToken>>) {
+/// Prompt tokens a request waits for rather than decoding them itself (about half a second
+/// of prompt processing for a 1.5B model on 2 cores).
+const WORTH_WAITING: usize = 32;
+
+/// Whether a request with `prompt` should wait for a busy sequence that is still reading a
+/// longer common prefix than any slot's KV cells hold now (by at least [`WORTH_WAITING`]
+/// tokens): once read, those cells are shared with it instead of being decoded twice. Requests
+/// submitted together with one instruction prefix (a `for_each` step's elements) thus read it
+/// once. A busy sequence always progresses, so the wait ends.
+fn waits_for_prefix(
+    slots: &[Option<Seq>],
+    kept: &[Vec<LlamaToken>],
+    prompt: &[LlamaToken],
+) -> bool {
+    let limit = prompt.len().saturating_sub(1);
+    let ready = best_source(slots, kept, prompt, usize::MAX).map_or(0, |(_, n)| n);
+    let coming = slots
+        .iter()
+        .flatten()
+        .map(|seq| common_prefix(&seq.prompt, prompt).min(limit))
+        .max()
+        .unwrap_or(0);
+    coming >= ready + WORTH_WAITING
+}
+
+/// The other slot whose KV cells hold the longest prefix of `prompt`, and that prefix's length
+/// (at most all but the last prompt token): a free slot's kept prompt, or the prompt tokens a
+/// busy sequence has already decoded. `None` when no other slot shares any.
+fn best_source(
+    slots: &[Option<Seq>],
+    kept: &[Vec<LlamaToken>],
+    prompt: &[LlamaToken],
+    dest: usize,
+) -> Option<(i32, usize)> {
+    let limit = prompt.len().saturating_sub(1);
+    let mut best: Option<(i32, usize)> = None;
+    for (i, slot) in slots.iter().enumerate() {
+        if i == dest {
+            continue;
+        }
+        let held: &[LlamaToken] = match slot {
+            Some(seq) => seq.prompt.get(..seq.fed).unwrap_or_default(),
+            None => kept.get(i).map_or(&[][..], Vec::as_slice),
+        };
+        let shared = common_prefix(held, prompt).min(limit);
+        if shared > best.map_or(0, |(_, b)| b) {
+            best = Some((i32::try_from(i).unwrap_or(i32::MAX), shared));
+        }
+    }
+    best
+}
+
+/// Starts `seq` after the longest prefix of its prompt that the KV cells already hold: its
+/// own slot's kept prompt (`kept`; the cells after the shared prefix are removed), or, when
+/// another slot holds a longer one (`source`), that slot's cells, shared into this sequence
+/// (the context's KV cache is unified, so sharing copies no data). At least the last prompt
+/// token is decoded again so that its logits exist. When llama.cpp cannot remove part of a
+/// sequence, the slot starts empty.
+fn reuse_prefix(
+    ctx: &mut LlamaContext<'_>,
+    seq: &mut Seq,
+    kept: Option<&mut Vec<LlamaToken>>,
+    source: Option<(i32, usize)>,
+) {
     let Some(kept) = kept else { return };
-    let shared = common_prefix(kept, &seq.prompt).min(seq.prompt.len().saturating_sub(1));
+    let own = common_prefix(kept, &seq.prompt).min(seq.prompt.len().saturating_sub(1));
     let slot = u32::try_from(seq.id).ok();
-    let from = u32::try_from(shared).unwrap_or(u32::MAX);
-    let reused = shared > 0 && matches!(ctx.clear_kv_cache_seq(slot, Some(from), None), Ok(true));
-    if reused {
-        seq.fed = shared;
-        seq.pos = i32::try_from(shared).unwrap_or(i32::MAX);
-        seq.prefix_reused = shared;
-    } else {
-        let _ = ctx.clear_kv_cache_seq(slot, None, None);
+    let reused = match source {
+        Some((from, shared)) if shared > own => {
+            let _ = ctx.clear_kv_cache_seq(slot, None, None);
+            let end = u32::try_from(shared).unwrap_or(u32::MAX);
+            ctx.copy_kv_cache_seq(from, seq.id, Some(0), Some(end))
+                .is_ok()
+                .then_some(shared)
+        }
+        _ => {
+            let from = u32::try_from(own).unwrap_or(u32::MAX);
+            (own > 0 && matches!(ctx.clear_kv_cache_seq(slot, Some(from), None), Ok(true)))
+                .then_some(own)
+        }
+    };
+    match reused {
+        Some(shared) => {
+            seq.fed = shared;
+            seq.pos = i32::try_from(shared).unwrap_or(i32::MAX);
+            seq.prefix_reused = shared;
+        }
+        None => {
+            let _ = ctx.clear_kv_cache_seq(slot, None, None);
+        }
     }
     kept.clear();
 }

@@ -25,6 +25,16 @@ fn model() -> Arc<LocalModel> {
     }))
 }
 
+/// A model of its own (no other test's requests meet it) with `batch_parallel` slots.
+fn own_model(batch_parallel: u32) -> LocalModel {
+    let options = LocalOptions {
+        threads: 2,
+        context_tokens: 2048,
+        batch_parallel,
+    };
+    LocalModel::load(&common::model_path(), options).unwrap()
+}
+
 fn request(messages: Vec<Message>, schema: Option<Value>, max_output_tokens: u32) -> ChatRequest {
     ChatRequest {
         messages,
@@ -110,12 +120,7 @@ async fn input_tokens_are_the_rendered_prompt_counted_by_the_same_tokenizer() {
 #[tokio::test]
 async fn a_shared_prompt_prefix_is_decoded_once_and_answers_the_same() {
     // One slot, so consecutive requests meet in it.
-    let options = LocalOptions {
-        threads: 2,
-        context_tokens: 2048,
-        batch_parallel: 1,
-    };
-    let model = LocalModel::load(&common::model_path(), options).unwrap();
+    let model = own_model(1);
     let ask = |input: &str| request(few_shot(input), Some(title_schema()), 40);
     let second = "The login page shows a blank screen on Safari.";
     let fresh = model.complete(&ask(second)).await.unwrap();
@@ -132,6 +137,36 @@ async fn a_shared_prompt_prefix_is_decoded_once_and_answers_the_same() {
     );
     assert_eq!(reused.usage.input_tokens, fresh.usage.input_tokens);
     assert_eq!(reused.text, fresh.text);
+}
+
+#[tokio::test]
+async fn requests_sent_together_read_their_shared_prefix_once_and_answer_the_same() {
+    // Three requests with one few-shot prefix, sent at once into four slots: the first reads
+    // the prefix, the others wait for it and share its KV cells (they report it as cached),
+    // and every answer is the one the request gets alone.
+    let model = own_model(4);
+    let ask = |input: &str| request(few_shot(input), Some(title_schema()), 40);
+    let inputs = [
+        "The login page shows a blank screen on Safari.",
+        "Please add CSV export to the invoices list.",
+        "Why does the nightly report arrive twice?",
+    ];
+    let [a, b, c] = inputs.map(ask);
+    let (a, b, c) = tokio::join!(model.complete(&a), model.complete(&b), model.complete(&c));
+    let together = [a.unwrap(), b.unwrap(), c.unwrap()];
+    let shared: Vec<u64> = together
+        .iter()
+        .map(|r| r.usage.cached_input_tokens)
+        .collect();
+    assert_eq!(
+        shared.iter().filter(|&&n| n > 40).count(),
+        2,
+        "two of three share the first one's prefix: {shared:?}"
+    );
+    for (input, answer) in inputs.iter().zip(&together) {
+        let alone = model.complete(&ask(input)).await.unwrap();
+        assert_eq!(answer.text, alone.text, "{input}");
+    }
 }
 
 #[tokio::test]

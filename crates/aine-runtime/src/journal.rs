@@ -91,8 +91,9 @@ impl<'a> Journal<'a> {
         Ok(())
     }
 
-    /// Tells the observer, if it wants prompts, that `request` is about to be sent as the
-    /// `call`-th model call of `step`; secrets are redacted from the messages first.
+    /// Tells the observer, if it wants prompts, that `request` was sent as the `call`-th model
+    /// call of `step` (see [`Observer::on_model_request`]); secrets are redacted from the
+    /// messages first.
     pub(crate) fn announce_request(&self, step: &StepId, call: u32, request: &ChatRequest) {
         if !self.observer.wants_prompts() {
             return;

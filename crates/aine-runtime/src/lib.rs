@@ -14,6 +14,7 @@ mod error;
 pub mod files;
 mod inputs;
 mod journal;
+mod ledger;
 pub mod metrics;
 mod model_step;
 mod models;

@@ -8,14 +8,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aine_engine::RunState;
 use aine_models::{ChatRequest, Message, Role};
 use aine_types::{CallResult, Event, Outcome, Spend, StepId, Usd};
 use aine_workflow::{Budget, Escalation, ModelStep, Workflow};
 use serde_json::{Value, json};
 
 use crate::builtin::{Builtin, BuiltinContext, CheckOutput};
-use crate::journal::Journal;
+use crate::ledger::{Books, Ledger};
 use crate::models::Models;
 
 /// Retries of a retryable provider error on the same model before falling back to the next.
@@ -215,8 +214,9 @@ fn over_budget(scope: &str, budget: Option<&Budget>, spent: Spend, worst: Spend)
     None
 }
 
-/// Drives one model step. Each call is recorded in the journal (and folded into the state it owns),
-/// `state` is read for spend and for calls journaled before a crash.
+/// Drives one model step (or one element of a `for_each` model step). Each call is recorded
+/// through the run's [`Ledger`] (journaled and folded into its state); the state is read for
+/// spend and for calls journaled before a crash.
 pub(crate) struct ModelRun<'a> {
     pub models: &'a Models,
     pub workflow: &'a Workflow,
@@ -231,11 +231,7 @@ pub(crate) struct ModelRun<'a> {
 }
 
 impl ModelRun<'_> {
-    pub(crate) async fn execute(
-        &self,
-        journal: &mut Journal<'_>,
-        state: &mut RunState,
-    ) -> crate::Result<StepResult> {
+    pub(crate) async fn execute(&self, ledger: &Ledger<'_, '_>) -> crate::Result<StepResult> {
         let m = self.model_step;
         let schema = schema_with_unsure(m.output.schema());
         let max_output = m.max_output_tokens.unwrap_or(DEFAULT_MAX_OUTPUT_TOKENS);
@@ -255,7 +251,10 @@ impl ModelRun<'_> {
             temperature: 0.0,
         };
         // Calls journaled before a crash are replayed in order instead of being made again.
-        let recorded: Vec<Event> = state
+        let recorded: Vec<Event> = ledger
+            .lock()
+            .await
+            .state
             .model_calls(self.step)
             .iter()
             .filter(|e| matches!(e, Event::ModelCalled { element, .. } if *element == self.element))
@@ -268,16 +267,10 @@ impl ModelRun<'_> {
         for (position, name) in m.route.iter().enumerate() {
             let mut retry = 0u32;
             loop {
-                // Numbered across the step (all its elements), as the engine expects.
-                let call_no =
-                    u32::try_from(state.model_calls(self.step).len() + 1).unwrap_or(u32::MAX);
                 // A fresh call comes with its verdict; a replayed one is judged again below.
                 let (result, judged) = match recorded.get(next_call) {
                     Some(Event::ModelCalled { result, .. }) => (result.clone(), None),
-                    _ => {
-                        self.call(journal, state, name, &request, call_no, &reason)
-                            .await?
-                    }
+                    _ => self.call(ledger, name, &request, &reason).await?,
                 };
                 next_call += 1;
                 match result {
@@ -394,19 +387,21 @@ impl ModelRun<'_> {
     }
 
     /// Makes one call (after the budget check) and journals it. Returns what was journaled,
-    /// and the verdict on the answer when there was one.
+    /// and the verdict on the answer when there was one. The ledger is locked for the budget
+    /// check and for journaling, not while the model answers, so other elements of a
+    /// `for_each` step can call at the same time.
     async fn call(
         &self,
-        journal: &mut Journal<'_>,
-        state: &mut RunState,
+        ledger: &Ledger<'_, '_>,
         name: &str,
         request: &ChatRequest,
-        call_no: u32,
         reason: &str,
     ) -> crate::Result<(CallResult, Option<Verdict>)> {
         let entry = self.models.entry(name);
         let model = self.models.get(name);
         let mut judged = None;
+        // Whether the request was sent (the observer sees its prompt).
+        let mut announce = false;
         let (provider, result, spend, latency_ms) = match model {
             Err(e) => (
                 entry
@@ -437,8 +432,11 @@ impl ModelRun<'_> {
                         .map(|p| Usd(p.worst_case(prompt_tokens, max_out)))
                         .unwrap_or(Usd::ZERO),
                 };
-                let refusal = self.refusal(state, price.is_some(), worst);
+                // Held from the budget check until the call's worst case is reserved.
+                let mut books = ledger.lock().await;
+                let refusal = self.refusal(&books, price.is_some(), worst);
                 if let Some(detail) = refusal {
+                    drop(books);
                     (
                         provider,
                         CallResult::BudgetRefused { detail },
@@ -446,6 +444,7 @@ impl ModelRun<'_> {
                         0,
                     )
                 } else if prompt_tokens + max_out > model.context_window() {
+                    drop(books);
                     (
                         provider,
                         CallResult::ProviderError {
@@ -462,12 +461,15 @@ impl ModelRun<'_> {
                     )
                 } else {
                     // Every earlier call is durable before this one is paid for.
-                    journal.flush().await?;
-                    journal.announce_request(self.step, call_no, request);
+                    books.journal.flush().await?;
+                    books.reserve(worst);
+                    drop(books);
+                    announce = true;
                     let started = std::time::Instant::now();
                     let answer = model.complete(request).await;
                     let latency_ms =
                         u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                    ledger.lock().await.release(worst);
                     match answer {
                         Ok(response) => {
                             let u = response.usage;
@@ -517,6 +519,14 @@ impl ModelRun<'_> {
                 }
             }
         };
+        let mut books = ledger.lock().await;
+        // Numbered across the step (all its elements) in the order they are journaled, as the
+        // engine expects.
+        let call_no =
+            u32::try_from(books.state.model_calls(self.step).len() + 1).unwrap_or(u32::MAX);
+        if announce {
+            books.journal.announce_request(self.step, call_no, request);
+        }
         let event = Event::ModelCalled {
             step: self.step.clone(),
             call: call_no,
@@ -528,12 +538,14 @@ impl ModelRun<'_> {
             spend,
             latency_ms,
         };
+        let Books { journal, state, .. } = &mut *books;
         journal.record(state, event)?;
         Ok((result, judged))
     }
 
-    /// Why a call whose worst case is `worst` may not be made, if it may not.
-    fn refusal(&self, state: &RunState, priced: bool, worst: Spend) -> Option<String> {
+    /// Why a call whose worst case is `worst` may not be made, if it may not: a cap would be
+    /// passed by what is spent, what the calls in flight could still cost, and `worst`.
+    fn refusal(&self, books: &Books<'_, '_>, priced: bool, worst: Spend) -> Option<String> {
         let step_budget = self
             .workflow
             .step(self.step)
@@ -544,7 +556,17 @@ impl ModelRun<'_> {
         if wants_usd && !priced {
             return Some("no price is known for this model, so a USD budget cannot be kept; add one under [models] in aine.toml".to_owned());
         }
-        over_budget("step", step_budget, state.step_spend(self.step), worst)
-            .or_else(|| over_budget("run", run_budget, state.total_spend(), worst))
+        let with_reserved = |mut spent: Spend| {
+            spent += books.reserved();
+            spent
+        };
+        let state = &books.state;
+        over_budget(
+            "step",
+            step_budget,
+            with_reserved(state.step_spend(self.step)),
+            worst,
+        )
+        .or_else(|| over_budget("run", run_budget, with_reserved(state.total_spend()), worst))
     }
 }

@@ -21,9 +21,11 @@ pub trait Observer: Send + Sync {
     fn wants_prompts(&self) -> bool {
         false
     }
-    /// The `call`-th model call of `step` (numbered as its `ModelCalled` event will be) is
-    /// about to be sent with `messages`, secrets already redacted. Only called when
-    /// [`Observer::wants_prompts`] is true; a call replayed from the journal is not announced.
+    /// The `call`-th model call of `step` (numbered as its `ModelCalled` event, which is
+    /// journaled next) was sent with `messages`, secrets already redacted. Announced once the
+    /// call has ended, because calls of a `for_each` step in flight together are numbered in
+    /// the order they end. Only called when [`Observer::wants_prompts`] is true; a call
+    /// replayed from the journal, or refused before it was sent, is not announced.
     fn on_model_request(&self, _run: &RunId, _step: &StepId, _call: u32, _messages: &[Message]) {}
 }
 

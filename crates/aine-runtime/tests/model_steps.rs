@@ -40,6 +40,13 @@ struct ScriptedModel {
     script: Mutex<VecDeque<Reply>>,
     calls: AtomicUsize,
     usage: Usage,
+    /// Calls answer only once this many are in flight together (a `for_each` step with
+    /// `concurrency`); `None` answers at once.
+    together: Option<tokio::sync::Barrier>,
+    /// How long each call takes before it answers.
+    hold: std::time::Duration,
+    in_flight: AtomicUsize,
+    most_in_flight: AtomicUsize,
 }
 
 #[async_trait::async_trait]
@@ -55,6 +62,13 @@ impl ChatModel for ScriptedModel {
     }
     async fn complete(&self, _request: &ChatRequest) -> Result<ChatResponse, ModelError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most_in_flight.fetch_max(now, Ordering::SeqCst);
+        if let Some(together) = &self.together {
+            together.wait().await;
+        }
+        tokio::time::sleep(self.hold).await;
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
         let reply = self
             .script
             .lock()
@@ -91,7 +105,24 @@ fn scripted(name: &str, replies: &[Reply]) -> Arc<ScriptedModel> {
             output_tokens: 20,
             cached_input_tokens: 0,
         },
+        together: None,
+        hold: std::time::Duration::ZERO,
+        in_flight: AtomicUsize::new(0),
+        most_in_flight: AtomicUsize::new(0),
     })
+}
+
+/// Model `t/m` answering `replies`, each call only once `together` calls are in flight (when
+/// set) and after `hold`.
+fn timed(
+    replies: &[Reply],
+    together: Option<usize>,
+    hold: std::time::Duration,
+) -> Arc<ScriptedModel> {
+    let mut model = Arc::into_inner(scripted("t/m", replies)).unwrap();
+    model.together = together.map(tokio::sync::Barrier::new);
+    model.hold = hold;
+    Arc::new(model)
 }
 
 const SCHEMA: &str = r#"{"type":"object","properties":{"title":{"type":"string","maxLength":40}},"required":["title"],"additionalProperties":false}"#;
@@ -842,8 +873,14 @@ async fn a_builtin_for_each_step_sees_item_and_index() {
 async fn a_crash_inside_a_for_each_step_resumes_only_the_unfinished_elements() {
     // The journal holds element 0 finished and element 1's answer paid for; only element 2 may
     // call the model again.
+    // With two elements in flight, element 1 replays its answer while element 2 calls.
     let model = scripted("t/m", &[Reply::Text(r#"{"title": "World"}"#)]);
-    let (dir, rt) = setup(&for_each_workflow(""), std::slice::from_ref(&model), "1").await;
+    let (dir, rt) = setup(
+        &for_each_workflow("    concurrency: 2\n"),
+        std::slice::from_ref(&model),
+        "1",
+    )
+    .await;
     let run = rt
         .start(&dir.path().join("wf.workflow.yaml"), json!({}))
         .await
@@ -944,6 +981,82 @@ async fn a_for_each_step_budget_covers_all_its_elements() {
         last.why
     );
     assert!(model.calls.load(Ordering::SeqCst) < 3);
+}
+
+#[tokio::test]
+async fn a_for_each_step_with_concurrency_has_its_elements_in_flight_together() {
+    // Each call answers only when all three are in flight: run one after another, the first
+    // would wait forever (the timeout below turns that into a failure).
+    let model = timed(
+        &[
+            Reply::Text(r#"{"title": "World"}"#),
+            Reply::Text(r#"{"title": "Copied"}"#),
+            Reply::Text(r#"{"title": "Hello"}"#),
+        ],
+        Some(3),
+        std::time::Duration::ZERO,
+    );
+    let (dir, rt) = setup(
+        &for_each_workflow("    concurrency: 3\n"),
+        std::slice::from_ref(&model),
+        "1",
+    )
+    .await;
+    let (run, summary) =
+        tokio::time::timeout(std::time::Duration::from_secs(60), run_once(&dir, &rt))
+            .await
+            .expect("the three elements' calls are in flight together");
+    assert_eq!(summary.status, RunStatus::Succeeded, "{summary:?}");
+    assert_eq!(model.most_in_flight.load(Ordering::SeqCst), 3);
+    let view = rt.view(&run).await.unwrap();
+    let draft = &view.steps[0];
+    // Calls are numbered in the order they were journaled, each with its element.
+    let numbers: Vec<u32> = draft.calls.iter().map(|c| c.call).collect();
+    assert_eq!(numbers, [1, 2, 3]);
+    let mut elements: Vec<Option<u32>> = draft.calls.iter().map(|c| c.element).collect();
+    elements.sort_unstable();
+    assert_eq!(elements, [Some(0), Some(1), Some(2)]);
+    // The output keeps element order whatever order the answers came in; which element got
+    // which scripted answer depends on that order, so only the shape and the tally are fixed.
+    let output = draft.output.as_ref().and_then(|o| o.as_array()).unwrap();
+    assert_eq!(output.len(), 3);
+    assert_eq!(
+        draft.why.as_deref(),
+        Some("for_each over 3 elements: 2 ok, 1 fallback")
+    );
+}
+
+#[tokio::test]
+async fn concurrent_elements_reserve_their_worst_case_against_the_budget() {
+    // Three elements in flight at once, each call spending 120 tokens, a step budget of 250:
+    // checked against what was spent alone, all three calls would start (nothing is spent
+    // yet) and spend 360. Each call reserves its worst case while in flight, so at least one
+    // is refused before it is made.
+    let model = timed(
+        &vec![Reply::Text(r#"{"title": "World"}"#); 3],
+        None,
+        std::time::Duration::from_millis(100),
+    );
+    let (dir, rt) = setup(
+        &for_each_workflow("    concurrency: 3\n    budget: { tokens: 250 }\n"),
+        std::slice::from_ref(&model),
+        "1",
+    )
+    .await;
+    let (run, summary) = run_once(&dir, &rt).await;
+    assert_eq!(summary.status, RunStatus::Succeeded, "{summary:?}");
+    let view = rt.view(&run).await.unwrap();
+    let draft = &view.steps[0];
+    assert!(draft.spend.tokens() <= 250, "{:?}", draft.spend);
+    assert!(model.calls.load(Ordering::SeqCst) < 3);
+    assert!(
+        draft
+            .elements
+            .iter()
+            .any(|e| e.why.contains("as fallback: budget: step token budget 250")),
+        "{:?}",
+        draft.elements
+    );
 }
 
 /// Issue 13, part 1: under `autonomy: auto` a gate whose condition is false still opens when

@@ -27,6 +27,7 @@ pub use diagnostic::{Diagnostic, Diagnostics};
 pub use model::{
     Autonomy, Budget, BuiltinStep, Escalation, GateStep, ModelStep, Step, StepKind, Workflow,
 };
+pub use step::MAX_CONCURRENCY;
 pub use template::RenderError;
 
 use crate::diagnostic::Diags;

@@ -89,6 +89,10 @@ pub struct Step {
     /// per element, and its templates see the element as `item` and its 0-based position as
     /// `index` (see [`Workflow::render_for_each`](crate::Workflow::render_for_each)).
     pub for_each: Option<String>,
+    /// `concurrency:` — how many elements of a `for_each` step are in flight at once (1 to
+    /// [`MAX_CONCURRENCY`](crate::MAX_CONCURRENCY); 1 when not written, and for a step without
+    /// `for_each`). Their model calls may then be decoded together (a local model batches them).
+    pub concurrency: u32,
 }
 
 /// The three kinds of step.

@@ -16,9 +16,10 @@ use crate::template::{
 use crate::yaml::{self, Fields, scalar_pos, scalar_value};
 use crate::{CHECK_ANSWER, FALLBACK_REJECTED};
 
-const STEP_KEYS: [&str; 10] = [
+const STEP_KEYS: [&str; 11] = [
     "id",
     "for_each",
+    "concurrency",
     "builtin",
     "model",
     "gate",
@@ -37,6 +38,8 @@ const MODEL_KEYS: [&str; 6] = [
     "context_budget_tokens",
     "max_output_tokens",
 ];
+/// The most elements of a `for_each` step that may be in flight at once.
+pub const MAX_CONCURRENCY: u32 = 64;
 const GATE_KEYS: [&str; 4] = ["owner", "when", "reviews", "autonomy"];
 const ESCALATIONS: [&str; 2] = ["unsure", "violation"];
 
@@ -75,6 +78,8 @@ pub(crate) struct RawStep {
     pub budget: Option<Budget>,
     /// `for_each:` as written (one `{{ expression }}`), when the step has it.
     pub for_each: Option<String>,
+    /// `concurrency:` (elements of a `for_each` step in flight at once); 1 when not written.
+    pub concurrency: u32,
 }
 
 /// Which of the kind keys a step mapping has.
@@ -109,6 +114,7 @@ impl Reader<'_> {
             reads: Vec::new(),
             budget: None,
             for_each: None,
+            concurrency: 1,
         };
         let Some(f) = Fields::open(&mut self.d, &label, node, &STEP_KEYS) else {
             return raw;
@@ -218,7 +224,34 @@ impl Reader<'_> {
         if let Some(b) = f.get("budget") {
             raw.budget = budget(&mut self.d, "`budget`", b);
         }
+        if let Some(node) = f.get("concurrency") {
+            self.concurrency(&mut raw, node);
+        }
         raw
+    }
+
+    /// Reads `concurrency:`: how many elements of a `for_each` step run at once (1 to
+    /// [`MAX_CONCURRENCY`]).
+    fn concurrency(&mut self, raw: &mut RawStep, node: &Node) {
+        let Some(n) = yaml::positive_int(&mut self.d, "`concurrency`", node) else {
+            return;
+        };
+        if raw.for_each.is_none() {
+            self.d.error(
+                yaml::pos(node),
+                "`concurrency` is only allowed on a step with `for_each`",
+                Some("add `for_each: \"{{ ... }}\"` or remove `concurrency`".to_owned()),
+            );
+            return;
+        }
+        match u32::try_from(n) {
+            Ok(n) if n <= MAX_CONCURRENCY => raw.concurrency = n,
+            _ => self.d.error(
+                yaml::pos(node),
+                format!("`concurrency` must be at most {MAX_CONCURRENCY}, found {n}"),
+                None,
+            ),
+        }
     }
 
     /// Reads `for_each:`: one `{{ expression }}` giving the list, on a builtin or model step.

@@ -48,6 +48,7 @@ pub(crate) fn cross_check(
             depends_on: ids(&graph[i]),
             budget: raw.budget,
             for_each: raw.for_each.clone(),
+            concurrency: raw.concurrency,
         });
     }
     (out.len() == steps.len()).then_some(out)

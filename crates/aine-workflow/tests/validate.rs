@@ -561,6 +561,43 @@ fn for_each_is_one_expression_on_a_builtin_or_model_step() {
 }
 
 #[test]
+fn concurrency_is_a_bounded_count_on_a_for_each_step() {
+    check(
+        r#"
+        workflow: each
+        version: 1
+        steps:
+          - id: a
+            for_each: "{{ [1, 2] }}"
+            concurrency: 4
+            builtin: core.echo
+            with: { message: hi }
+          - id: b
+            concurrency: 2
+            builtin: core.echo
+            with: { message: hi }
+          - id: c
+            for_each: "{{ [1, 2] }}"
+            concurrency: 65
+            builtin: core.echo
+            with: { message: hi }
+          - id: d
+            for_each: "{{ [1, 2] }}"
+            concurrency: 0
+            builtin: core.echo
+            with: { message: hi }
+        "#,
+        "
+        t.workflow.yaml:10:18: `concurrency` is only allowed on a step with `for_each`
+          hint: add `for_each: \"{{ ... }}\"` or remove `concurrency`
+        t.workflow.yaml:15:18: `concurrency` must be at most 64, found 65
+        t.workflow.yaml:20:18: `concurrency` must be a positive integer, found `0`
+        3 errors
+        ",
+    );
+}
+
+#[test]
 fn with_cannot_set_what_the_runtime_gives_a_fallback() {
     check(
         "

@@ -3,16 +3,20 @@
 use aine_engine::RunState;
 use aine_types::{Event, Outcome, RunId, StepId};
 use aine_workflow::{StepKind, Workflow};
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use serde_json::{Value, json};
 
 use super::{Runtime, template_context};
 use crate::builtin::BuiltinContext;
 use crate::error::Result;
 use crate::journal::Journal;
+use crate::ledger::{Books, Ledger};
 use crate::model_step::{Checker, ModelRun, StepResult};
 
 /// One attempt of one step, as its builtins see it: the workflow, what its templates see
 /// (`inputs`, `steps`, `run`, `step`), and where it stands.
+#[derive(Clone, Copy)]
 struct StepCall<'a> {
     workflow: &'a Workflow,
     context: &'a Value,
@@ -43,54 +47,79 @@ impl Runtime {
         };
         let mut context = template_context(&run, state);
         context["step"] = json!({ "id": step, "attempt": attempt });
+        let once = StepCall {
+            workflow,
+            context: &context,
+            run,
+            step,
+            attempt,
+            element: None,
+        };
         let items = match workflow.render_for_each(step, &context) {
             Ok(None) => {
-                let call = StepCall {
-                    workflow,
-                    context: &context,
-                    run,
-                    step,
-                    attempt,
-                    element: None,
-                };
-                return self.execute_once(journal, state, kind, &call).await;
+                return self
+                    .execute_once(&Ledger::new(journal, state), kind, &once)
+                    .await;
             }
             Ok(Some(items)) => items,
             Err(e) => return Ok(failed(e.to_string(), "`for_each`")),
         };
         let of = u32::try_from(items.len()).unwrap_or(u32::MAX);
-        for (index, item) in (0..of).zip(items) {
-            // A resumed step runs only the elements whose result is not journaled yet.
-            if state
-                .finished_elements(step)
-                .is_some_and(|done| done.contains_key(&index))
-            {
-                continue;
+        // A resumed step runs only the elements whose result is not journaled yet.
+        let done = state.finished_elements(step);
+        let todo: Vec<(u32, Value)> = (0..of)
+            .zip(items)
+            .filter(|(index, _)| done.is_none_or(|d| !d.contains_key(index)))
+            .collect();
+        let concurrency = workflow
+            .step(step)
+            .map_or(1, |s| usize::try_from(s.concurrency.max(1)).unwrap_or(1));
+        {
+            let ledger = Ledger::new(journal, state);
+            let ledger = &ledger;
+            let context = &context;
+            let element = |index: u32, item: Value| async move {
+                let mut context = context.clone();
+                context["item"] = item;
+                context["index"] = json!(index);
+                let call = StepCall {
+                    context: &context,
+                    element: Some(index),
+                    ..once
+                };
+                let begin = self.clock.now_ms();
+                let (outcome, why) = self.execute_once(ledger, kind, &call).await?;
+                let duration_ms = u64::try_from(self.clock.now_ms() - begin).unwrap_or(0);
+                let finished = Event::ElementFinished {
+                    step: step.clone(),
+                    element: index,
+                    of,
+                    outcome,
+                    why,
+                    duration_ms,
+                };
+                let mut books = ledger.lock().await;
+                let Books { journal, state, .. } = &mut *books;
+                journal.record(state, finished)?;
+                // Durable before another element is paid for.
+                journal.flush().await
+            };
+            // At most `concurrency` elements in flight, started in element order; their model
+            // calls reach the provider together (a local model decodes them as one batch).
+            let mut todo = todo.into_iter();
+            let mut in_flight = FuturesUnordered::new();
+            loop {
+                while in_flight.len() < concurrency {
+                    let Some((index, item)) = todo.next() else {
+                        break;
+                    };
+                    in_flight.push(element(index, item));
+                }
+                match in_flight.next().await {
+                    Some(finished) => finished?,
+                    None => break,
+                }
             }
-            context["item"] = item;
-            context["index"] = json!(index);
-            let call = StepCall {
-                workflow,
-                context: &context,
-                run,
-                step,
-                attempt,
-                element: Some(index),
-            };
-            let begin = self.clock.now_ms();
-            let (outcome, why) = self.execute_once(journal, state, kind, &call).await?;
-            let duration_ms = u64::try_from(self.clock.now_ms() - begin).unwrap_or(0);
-            let finished = Event::ElementFinished {
-                step: step.clone(),
-                element: index,
-                of,
-                outcome,
-                why,
-                duration_ms,
-            };
-            journal.record(state, finished)?;
-            // Durable before the next element is paid for.
-            journal.flush().await?;
         }
         Ok(for_each_outcome(state, step, of))
     }
@@ -99,8 +128,7 @@ impl Runtime {
     /// `item` and `index` in `call.context`).
     async fn execute_once(
         &self,
-        journal: &mut Journal<'_>,
-        state: &mut RunState,
+        ledger: &Ledger<'_, '_>,
         kind: &StepKind,
         call: &StepCall<'_>,
     ) -> Result<(Outcome, String)> {
@@ -144,11 +172,11 @@ impl Runtime {
                     prompt,
                     check: check.as_ref(),
                 };
-                let (outcome, why) = match model_run.execute(journal, state).await? {
+                let (outcome, why) = match model_run.execute(ledger).await? {
                     StepResult::Outcome(outcome, why) => (outcome, why),
                     StepResult::NoAnswer { why, rejected } => match &m.fallback_builtin {
                         Some(fallback) => {
-                            journal.flush().await?;
+                            ledger.lock().await.journal.flush().await?;
                             // A fallback that declares `rejected_answer` may salvage from the
                             // last answer only the check refused.
                             let extra = rejected
