@@ -24,6 +24,10 @@
 //!   have a battery." is caught, and "we don't need to worry about teletext" into "The remote
 //!   control shall provide teletext.".
 //!
+//! - a requirement is a statement, not speech: no hesitations or spoken contractions (`uh`,
+//!   `gonna`) and no pronouns of the speakers (`we`, `you`), see [`SPEECH_WORDS`]; a model
+//!   that copies a rambling sentence behind "The remote control shall have" is caught.
+//!
 //! Open questions may cite nothing, but what they cite must be a candidate's ref.
 
 use std::collections::{HashMap, HashSet};
@@ -102,10 +106,48 @@ pub fn check(input: &CitationsInput) -> Vec<String> {
             }
         }
     }
+    errors.extend(speech(&input.answer));
     let cited = Cited::new(input);
     errors.extend(only_the_product_shared(input, &cited));
     errors.extend(unrelated_sources(input, &cited));
     errors.extend(polarity(input, &cited));
+    errors
+}
+
+/// Words of speech that a requirement statement never holds: hesitations and contractions of
+/// spoken English, and the speakers' own pronouns (a requirement names the product and its
+/// users, not the people in the meeting). From the clean-statement checks of issue 12.
+pub const SPEECH_WORDS: &[&str] = &[
+    "dunno", "er", "erm", "gonna", "gotta", "hmm", "i", "i'd", "i'll", "i'm", "i've", "kinda",
+    "lemme", "me", "my", "our", "sorta", "uh", "um", "us", "wanna", "we", "we'd", "we'll", "we're",
+    "we've", "yeah", "you", "you'd", "you'll", "you're", "you've", "your",
+];
+
+/// Phrases of speech that a requirement statement never holds.
+pub const SPEECH_PHRASES: &[&str] = &["you know", "i mean", "sort of", "kind of like"];
+
+/// Requirements whose text is speech rather than a statement (a model that copied the
+/// sentence it read): it holds a word of [`SPEECH_WORDS`] or a phrase of [`SPEECH_PHRASES`].
+fn speech(answer: &Draft) -> Vec<String> {
+    let mut errors = Vec::new();
+    for r in &answer.requirements {
+        let lower = r.text.to_lowercase().replace('’', "'");
+        let mut found: Vec<&str> = lower
+            .split(|c: char| !c.is_alphanumeric() && c != '\'')
+            .filter_map(|w| SPEECH_WORDS.iter().find(|s| **s == w).copied())
+            .collect();
+        found.extend(SPEECH_PHRASES.iter().filter(|p| lower.contains(*p)));
+        let mut seen = HashSet::new();
+        found.retain(|w| seen.insert(*w));
+        if !found.is_empty() {
+            let quoted: Vec<String> = found.iter().map(|w| format!("`{w}`")).collect();
+            errors.push(format!(
+                "{} is speech, not a requirement statement ({}): state what the product shall be or do",
+                r.id,
+                quoted.join(", ")
+            ));
+        }
+    }
     errors
 }
 
@@ -529,6 +571,41 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    #[test]
+    fn a_requirement_that_copies_speech_is_refused() {
+        let copied = "The remote control shall have a snowman shape with no LCD display, it was hopefully gonna be kinetic power and battery uh with rubber buttons.";
+        let errors = check(&CitationsInput {
+            answer: Draft {
+                requirements: vec![
+                    requirement("REQ-001", copied, &["m#1"]),
+                    requirement(
+                        "REQ-002",
+                        "The remote control shall not have an LCD display.",
+                        &["m#1"],
+                    ),
+                    requirement(
+                        "REQ-003",
+                        "The remote control shall be easy for you to use.",
+                        &["m#2"],
+                    ),
+                ],
+                ..Draft::default()
+            },
+            candidates: vec![
+                candidate("m#1", copied),
+                candidate("m#2", "It has to be easy to use, you know."),
+            ],
+            product: Some("the remote control".into()),
+        });
+        assert_eq!(
+            errors,
+            [
+                "REQ-001 is speech, not a requirement statement (`gonna`, `uh`): state what the product shall be or do",
+                "REQ-003 is speech, not a requirement statement (`you`): state what the product shall be or do",
+            ]
+        );
     }
 
     #[test]

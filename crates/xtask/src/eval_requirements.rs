@@ -13,8 +13,11 @@
 //! requirement) and **precision** (requirements that match some gold entry), matched
 //! lexically as the gold file describes; the share of **clean statements** by checks of their
 //! own (below, not the linter); topics drafted by a model and by the fallback; wall time, the
-//! detection time and the model calls' time with their prompt and output tokens (prompt tokens
-//! count the whole prompt, including the prefix the local model reused from the call before). Every requirement is printed with its match, so a person can check the matching.
+//! detection time and the drafting time (the draft step's wall time; its calls overlap) with
+//! its prompt and output tokens (prompt tokens count the whole prompt, including the prefix
+//! the local model shared with another call). Every requirement is printed with its match, so
+//! a person can check the matching; `--topics` also prints each topic's sentences, the
+//! requirements each model answer drafted, and how the topic ended.
 //!
 //! Clean statement checks (issue 12): no speech fillers; no `I`/`we`/`you`; an EARS shape
 //! (`The … shall …`, `When …, the … shall …`, `If …, then the … shall …`, `While …`,
@@ -52,6 +55,9 @@ pub struct Args {
     /// The gold list (default: crates/aine-sdlc/eval/ami-es2002-gold.json).
     #[arg(long)]
     gold: Option<PathBuf>,
+    /// Also print every topic: its sentences, each model call's verdict, and how it ended.
+    #[arg(long)]
+    topics: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -84,7 +90,8 @@ struct Row {
     topics_model: usize,
     wall_s: f64,
     detect_ms: u64,
-    model_s: f64,
+    /// Wall time of the draft step (its model calls overlap when it has `concurrency`).
+    draft_s: f64,
     prompt_tokens: u64,
     output_tokens: u64,
 }
@@ -148,6 +155,10 @@ pub async fn run(args: &Args) -> Result<()> {
         }
         let view = rt.view(&run).await?;
         println!("== tier {name}: run {run}");
+        if args.topics {
+            let journal = rt.store().journal(&run).await?;
+            print_topics(&view.steps, &journal)?;
+        }
         let mut row = score(&view.steps, &gold)?;
         row.tier = name;
         row.wall_s = wall_s;
@@ -237,7 +248,7 @@ fn score(steps: &[StepView], gold: &Gold) -> Result<Row> {
         topics: draft.elements.len(),
         topics_model: draft.elements.iter().filter(|e| e.outcome == "ok").count(),
         detect_ms: step(steps, "candidates")?.duration_ms.unwrap_or(0),
-        model_s: draft.calls.iter().map(|c| c.latency_ms).sum::<u64>() as f64 / 1000.0,
+        draft_s: draft.duration_ms.unwrap_or(0) as f64 / 1000.0,
         prompt_tokens: draft.spend.input_tokens,
         output_tokens: draft.spend.output_tokens,
         ..Row::default()
@@ -290,6 +301,63 @@ fn score(steps: &[StepView], gold: &Gold) -> Result<Row> {
     }
     row.found = found.iter().filter(|f| **f).count();
     Ok(row)
+}
+
+/// Prints each topic the draft step ran over: its sentences, the model calls made for it with
+/// their verdicts and the requirements each answer drafted, and how the element ended.
+fn print_topics(steps: &[StepView], journal: &[aine_types::JournalEntry]) -> Result<()> {
+    use serde_json::Value;
+    // The elements of `value[key]` (none when it is not a list).
+    fn list<'a>(value: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {
+        value
+            .get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+    }
+    // `value` at JSON pointer `at` as text ("" when absent).
+    fn text<'a>(value: &'a Value, at: &str) -> &'a str {
+        value.pointer(at).and_then(Value::as_str).unwrap_or("")
+    }
+    let answers: HashMap<u32, Value> = journal
+        .iter()
+        .filter_map(|e| match &e.event {
+            aine_types::Event::ModelCalled {
+                call,
+                result: aine_types::CallResult::Answered { text, .. },
+                ..
+            } => Some((*call, serde_json::from_str(text).unwrap_or_default())),
+            _ => None,
+        })
+        .collect();
+    let topics = step(steps, "topics")?.output.clone().unwrap_or_default();
+    let draft = step(steps, "draft")?;
+    let outputs = draft.output.clone().unwrap_or_default();
+    for (index, topic) in (0u32..).zip(list(&topics, "topics")) {
+        println!("-- topic {index} ({})", text(topic, "/label"));
+        for s in list(topic, "sentences") {
+            println!("   [{}] {}", text(s, "/source/id"), text(s, "/text"));
+        }
+        for c in draft.calls.iter().filter(|c| c.element == Some(index)) {
+            let detail = c.detail.as_deref().unwrap_or("");
+            println!("   call {} {}: {} {detail}", c.call, c.model, c.result);
+            let answer = answers.get(&c.call).cloned().unwrap_or_default();
+            for r in list(&answer, "requirements") {
+                let sources = r.get("sources").map(Value::to_string).unwrap_or_default();
+                println!("     answered: {} {sources}", text(r, "/text"));
+            }
+        }
+        if let Some(e) = draft.elements.iter().find(|e| e.element == index) {
+            println!("   => {}: {}", e.outcome, e.why);
+        }
+        let output = outputs.get(index as usize).cloned().unwrap_or_default();
+        for key in ["requirements", "open_questions"] {
+            for item in list(&output, key) {
+                println!("   {key}: {}", text(item, "/text"));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Whether `text` says what gold entry `g` says (see the gold file's `about`).
@@ -365,7 +433,7 @@ fn unclean(text: &str, cited: &[&str]) -> Vec<&'static str> {
 fn print_table(rows: &[Row]) {
     println!();
     println!(
-        "| tier | requirements | open questions | recall | precision | clean | topics by model | wall | detection | model calls | prompt tokens | output tokens |"
+        "| tier | requirements | open questions | recall | precision | clean | topics by model | wall | detection | drafting | prompt tokens | output tokens |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in rows {
@@ -388,7 +456,7 @@ fn print_table(rows: &[Row]) {
             r.topics,
             r.wall_s,
             r.detect_ms,
-            r.model_s,
+            r.draft_s,
             r.prompt_tokens,
             r.output_tokens,
         );
