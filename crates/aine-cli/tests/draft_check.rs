@@ -66,7 +66,17 @@ fn faithful_draft(prompt: &str) -> Value {
     let (id, rest) = line[1..].split_once("] ").unwrap();
     let sentence = rest.split_once(") ").map_or(rest, |(_, s)| s);
     let sentence = sentence.split(" category: ").next().unwrap_or(sentence);
-    let words: Vec<&str> = sentence.split_whitespace().take(12).collect();
+    // A statement, not speech: the speakers' own pronouns are left out.
+    let words: Vec<&str> = sentence
+        .split_whitespace()
+        .filter(|w| {
+            !matches!(
+                w.to_lowercase().as_str(),
+                "i" | "we" | "you" | "our" | "my" | "your"
+            )
+        })
+        .take(12)
+        .collect();
     json!({
         "requirements": [{
             "id": "REQ-001",
@@ -230,10 +240,11 @@ fn cited(draft: &Value) -> Vec<String> {
 }
 
 /// The results of the draft step's calls, per element, in call order.
+/// `(element, model, result)` of every call, element by element: the bundled workflow drafts
+/// topics concurrently, so the journal interleaves their calls, but each element's calls keep
+/// their order.
 fn results_by_element(draft: &Value) -> Vec<(u64, String, String)> {
-    draft["calls"]
-        .as_array()
-        .unwrap()
+    let mut calls: Vec<(u64, String, String)> = element_calls(draft, None)
         .iter()
         .map(|c| {
             (
@@ -242,6 +253,18 @@ fn results_by_element(draft: &Value) -> Vec<(u64, String, String)> {
                 c["result"].as_str().unwrap().to_owned(),
             )
         })
+        .collect();
+    calls.sort_by_key(|c| c.0);
+    calls
+}
+
+/// The draft step's calls, in journal order; only those of `element` when given.
+fn element_calls(draft: &Value, element: Option<u64>) -> Vec<&Value> {
+    draft["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| element.is_none_or(|e| c["element"].as_u64() == Some(e)))
         .collect()
 }
 
@@ -270,7 +293,7 @@ fn a_draft_citing_a_ref_that_is_not_a_candidate_escalates_to_the_next_model() {
         })
         .collect();
     assert_eq!(results_by_element(draft), expected, "{draft}");
-    let calls = draft["calls"].as_array().unwrap();
+    let calls = element_calls(draft, Some(0));
     assert_eq!(
         calls[0]["detail"].as_str().unwrap(),
         "check `requirements.citations`: REQ-002 cites `KO#7`, which is not among the 1 candidate ref given to the step; \
@@ -305,10 +328,13 @@ fn a_draft_citing_a_ref_that_is_not_a_candidate_escalates_to_the_next_model() {
         .map(|r| r["id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, ["REQ-001", "REQ-002", "REQ-003"]);
+    // Each topic asked the local model, then the next one (topics are drafted concurrently).
+    let mut asked = seen.lock().unwrap().clone();
+    asked.sort();
     assert_eq!(
-        *seen.lock().unwrap(),
+        asked,
         [
-            "copycat", "faithful", "copycat", "faithful", "copycat", "faithful"
+            "copycat", "copycat", "copycat", "faithful", "faithful", "faithful"
         ]
     );
     // The reviewer reads the draft as a spec in the terminal, within 100 columns.
@@ -409,14 +435,14 @@ fn instructions_planted_in_a_transcript_never_skip_the_gate_or_cite_fake_sources
         .collect();
     expected.extend(ROUTE.map(|m| (3, m.to_owned(), "violation".to_owned())));
     assert_eq!(results_by_element(draft), expected, "{draft}");
-    let calls = draft["calls"].as_array().unwrap();
+    let planted_first = element_calls(draft, Some(3))[0];
     assert!(
-        calls[3]["detail"]
+        planted_first["detail"]
             .as_str()
             .unwrap()
             .contains("REQ-001 cites `FAKE#1`, which is not among the"),
         "{}",
-        calls[3]["detail"]
+        planted_first["detail"]
     );
     assert_eq!(draft["state"], "fallback");
     // What the reviewer sees cites candidates only; the planted text is at most quoted in an
