@@ -132,6 +132,8 @@ pub(crate) fn run(
                 continue;
             }
             let mut seq = held.remove(i);
+            // Time held counts as queued, not as prompt processing.
+            seq.admitted = Instant::now();
             let free = best_slot(&slots, &kept, &seq.prompt);
             seq.id = i32::try_from(free).unwrap_or(i32::MAX);
             let source = best_source(&slots, &kept, &seq.prompt, free);

@@ -101,7 +101,7 @@ impl Runtime {
                 let mut books = ledger.lock().await;
                 let Books { journal, state, .. } = &mut *books;
                 journal.record(state, finished)?;
-                // Durable before another element is paid for.
+                // Durable at once: a crash resumes only the elements without it.
                 journal.flush().await
             };
             // At most `concurrency` elements in flight, started in element order; their model
