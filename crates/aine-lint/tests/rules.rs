@@ -83,6 +83,12 @@ const CASES: &[(RuleId, InputFormat, &str, &str)] = {
             "The system shall display results within 2 seconds.",
         ),
         (
+            RuleId::SmellAmbiguous,
+            R,
+            "The remote control shall be used in a certain way.",
+            "The remote control shall be held in one hand.",
+        ),
+        (
             RuleId::SmellLoophole,
             R,
             "The system shall cache results where possible.",

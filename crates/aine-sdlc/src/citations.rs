@@ -19,7 +19,9 @@
 //!   ("…come up with a design concept, and we sit here together and do it");
 //! - its polarity matches what it cites: a prohibition ("shall not", "no more than", "without")
 //!   needs a negation cue ([`NEGATIONS`]) within [`NEGATION_WINDOW`] words before a word it
-//!   shares with a cited sentence, and a positive item may not rest only on negated words.
+//!   shares with a cited sentence, and a positive item may not rest only on negated words
+//!   (negated before, or dismissed right after: "the power are things that you won't have to
+//!   care about", [`DISMISSALS`]).
 //!   That is how "I think you still need a battery" turned into "The remote control shall not
 //!   have a battery." is caught, and "we don't need to worry about teletext" into "The remote
 //!   control shall provide teletext.".
@@ -264,8 +266,28 @@ fn negates(word: &str) -> bool {
     w.ends_with("n't") || w.ends_with("n’t") || NEGATIONS.contains(&w)
 }
 
-/// For each content word (stem) of `text`, whether a negation cue precedes some occurrence of
-/// it within [`NEGATION_WINDOW`] words.
+/// Verbs with which speakers dismiss what they just named: "the power are things that you
+/// won't have to care about", "teletext, so we don't really need to consider that".
+pub const DISMISSALS: &[&str] = &["bother", "care", "consider", "matter", "worry"];
+
+/// Whether a negation cue, then within two words one of [`DISMISSALS`], follows within
+/// [`NEGATION_WINDOW`] words after position `i` of `words`: the word at `i` is dismissed.
+fn dismissed(words: &[String], i: usize) -> bool {
+    let after = words.get(i + 1..).unwrap_or_default();
+    let window = after.get(..NEGATION_WINDOW + 2).unwrap_or(after);
+    window.iter().enumerate().any(|(j, w)| {
+        negates(w)
+            && window
+                .get(j + 1..(j + 4).min(window.len()))
+                .unwrap_or_default()
+                .iter()
+                .any(|v| DISMISSALS.contains(&v.trim_matches(|c: char| !c.is_alphanumeric())))
+    })
+}
+
+/// For each content word (stem) of `text`, whether some occurrence of it is negated: a
+/// negation cue precedes it within [`NEGATION_WINDOW`] words, or the speaker dismisses it
+/// right after ([`dismissed`]).
 fn negated_words(text: &str) -> HashMap<String, bool> {
     let words: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
     let mut out: HashMap<String, bool> = HashMap::new();
@@ -273,7 +295,8 @@ fn negated_words(text: &str) -> HashMap<String, bool> {
         for stem in aine_lint::content_words(word) {
             let negated = words[i.saturating_sub(NEGATION_WINDOW)..i]
                 .iter()
-                .any(|w| negates(w));
+                .any(|w| negates(w))
+                || dismissed(&words, i);
             let entry = out.entry(stem).or_insert(false);
             *entry = *entry || negated;
         }
@@ -546,6 +569,16 @@ mod tests {
                 "REQ-001 states what its sources reject: every word it shares with them is negated there"
             ]
         );
+        // ... or from a sentence that dismisses it right after naming it.
+        assert_eq!(
+            polarity_errors(
+                "The remote control shall have a power supply.",
+                "and the power are things that you won't have to care about."
+            ),
+            [
+                "REQ-001 states what its sources reject: every word it shares with them is negated there"
+            ]
+        );
         // Kept: negative decisions and limits.
         for (text, source) in [
             (
@@ -563,6 +596,10 @@ mod tests {
             (
                 "The remote control shall have a long-lasting battery.",
                 "We're gonna need to put in a really good battery so people don't have to charge their r remote control every few days.",
+            ),
+            (
+                "The remote control shall have a long-lasting battery.",
+                "A good battery, so that people won't need to charge it every few days.",
             ),
         ] {
             assert_eq!(
