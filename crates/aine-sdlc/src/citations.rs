@@ -118,11 +118,12 @@ pub fn check(input: &CitationsInput) -> Vec<String> {
 
 /// Words of speech that a requirement statement never holds: hesitations and contractions of
 /// spoken English, and the speakers' own pronouns (a requirement names the product and its
-/// users, not the people in the meeting). From the clean-statement checks of issue 12.
+/// users, not the people in the meeting). From the clean-statement checks of issue 12; `us`,
+/// `me` and `my` are left out, since they also name things ("US English", a "My Orders" page).
 pub const SPEECH_WORDS: &[&str] = &[
     "dunno", "er", "erm", "gonna", "gotta", "hmm", "i", "i'd", "i'll", "i'm", "i've", "kinda",
-    "lemme", "me", "my", "our", "sorta", "uh", "um", "us", "wanna", "we", "we'd", "we'll", "we're",
-    "we've", "yeah", "you", "you'd", "you'll", "you're", "you've", "your",
+    "lemme", "our", "sorta", "uh", "um", "wanna", "we", "we'd", "we'll", "we're", "we've", "yeah",
+    "you", "you'd", "you'll", "you're", "you've", "your",
 ];
 
 /// Phrases of speech that a requirement statement never holds.
@@ -627,12 +628,19 @@ mod tests {
                         "The remote control shall be easy for you to use.",
                         &["m#2"],
                     ),
+                    // `US` names a thing here, not the speakers.
+                    requirement(
+                        "REQ-004",
+                        "The remote control shall label its buttons in US English.",
+                        &["m#3"],
+                    ),
                 ],
                 ..Draft::default()
             },
             candidates: vec![
                 candidate("m#1", copied),
                 candidate("m#2", "It has to be easy to use, you know."),
+                candidate("m#3", "The labels on the buttons should be in US English."),
             ],
             product: Some("the remote control".into()),
         });
