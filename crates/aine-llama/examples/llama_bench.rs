@@ -7,9 +7,10 @@
 //! Prints one table row per workload: prompt tokens/s (prompt processing, like `pp512`) and
 //! generated tokens/s (like `tg128`), without and with a JSON-Schema grammar, for one sequence
 //! and for `--parallel` concurrent requests batched by the provider. Best of `--reps` runs.
-//! Batched rows are aggregate throughput: all sequences' tokens over the wall time. The copies
-//! of one request share their prompt's KV cells (see the worker), so prompt tokens/s counts
-//! only the tokens processed, and `shared tok/seq` the ones taken from another sequence.
+//! Batched rows are aggregate throughput: all sequences' tokens over the wall time. Each
+//! request opens with its own number, so no prompt shares KV cells with another (the worker
+//! would share a common prefix); prompt tokens/s counts the tokens processed, and `shared
+//! tok/seq` the few taken from another sequence (the chat template's opening).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -137,11 +138,20 @@ struct Sample {
     masks: u32,
 }
 
-/// Run `n` copies of `req` at once; aggregate throughput.
+/// Run `n` copies of `req` at once; aggregate throughput. Each copy opens with its own
+/// request number, so no copy shares prompt cells with another or with an earlier run (the
+/// worker shares common prefixes): every prompt token is processed, as in upstream
+/// `llama-bench`.
 async fn run(model: &Arc<LocalModel>, req: &ChatRequest, n: usize) -> Sample {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let tasks: Vec<_> = (0..n)
         .map(|_| {
-            let (model, req) = (Arc::clone(model), req.clone());
+            let mut req = req.clone();
+            let k = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if let Some(first) = req.messages.first_mut() {
+                first.content = format!("Request {k}.\n{}", first.content);
+            }
+            let model = Arc::clone(model);
             tokio::spawn(async move { model.generate(&req).await })
         })
         .collect();
@@ -161,7 +171,7 @@ async fn run(model: &Arc<LocalModel>, req: &ChatRequest, n: usize) -> Sample {
     }
     let prompt_tokens: u64 = gens.iter().map(|g| g.prompt_tokens).sum();
     // Prompt tokens whose KV cells came from another sequence or an earlier request are not
-    // processed: the copies of one prompt share its cells, so only the decoded ones count.
+    // processed (the request numbers above keep that to the chat template's opening tokens).
     let cached: u64 = gens.iter().map(|g| g.cached_prompt_tokens).sum();
     let prompt_time = gens
         .iter()
