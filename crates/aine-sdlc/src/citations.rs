@@ -271,7 +271,7 @@ fn negates(word: &str) -> bool {
 /// won't have to care about", "teletext, so we don't really need to consider that".
 pub const DISMISSALS: &[&str] = &["bother", "care", "consider", "matter", "worry"];
 
-/// Whether a negation cue, then within two words one of [`DISMISSALS`], follows within
+/// Whether a negation cue, then within three words one of [`DISMISSALS`], follows within
 /// [`NEGATION_WINDOW`] words after position `i` of `words`: the word at `i` is dismissed.
 fn dismissed(words: &[String], i: usize) -> bool {
     let after = words.get(i + 1..).unwrap_or_default();
@@ -293,11 +293,15 @@ fn negated_words(text: &str) -> HashMap<String, bool> {
     let words: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
     let mut out: HashMap<String, bool> = HashMap::new();
     for (i, word) in words.iter().enumerate() {
-        for stem in aine_lint::content_words(word) {
-            let negated = words[i.saturating_sub(NEGATION_WINDOW)..i]
-                .iter()
-                .any(|w| negates(w))
-                || dismissed(&words, i);
+        let stems = aine_lint::content_words(word);
+        if stems.is_empty() {
+            continue;
+        }
+        let negated = words[i.saturating_sub(NEGATION_WINDOW)..i]
+            .iter()
+            .any(|w| negates(w))
+            || dismissed(&words, i);
+        for stem in stems {
             let entry = out.entry(stem).or_insert(false);
             *entry = *entry || negated;
         }
