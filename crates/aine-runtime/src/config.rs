@@ -22,6 +22,7 @@
 //!
 //! [files]
 //! allow = ["../shared/meetings"]   # directories runs may read and write besides the project (crate::files)
+//! max_read_bytes = 67108864        # largest source a run reads (bytes; default 64 MiB)
 //!
 //! [telemetry]                      # see aine-telemetry; OTEL_* variables override
 //! otlp_endpoint = "http://localhost:4318"   # OTLP/HTTP base URL; spans go to /v1/traces
@@ -105,6 +106,7 @@ struct StorageSection {
 struct FilesSection {
     #[serde(default)]
     allow: Vec<PathBuf>,
+    max_read_bytes: Option<u64>,
 }
 
 /// `[secrets]`: extra patterns redacted from everything journaled (see [`crate::redact`]).
@@ -282,7 +284,13 @@ impl Config {
             models: raw.models,
             secrets,
             telemetry: raw.telemetry,
-            files: FileAccess::new(project_dir).with_allowed(&raw.files.allow),
+            files: FileAccess::new(project_dir)
+                .with_allowed(&raw.files.allow)
+                .with_max_read_bytes(
+                    raw.files
+                        .max_read_bytes
+                        .unwrap_or(crate::files::DEFAULT_MAX_READ_BYTES),
+                ),
         })
     }
 
@@ -341,6 +349,16 @@ mod tests {
         assert!(c.may_decide_for(&PersonId::new("alice").unwrap(), &po));
         assert!(c.may_decide_for(&PersonId::new("ops").unwrap(), &po));
         assert!(!c.may_decide_for(&PersonId::new("bob").unwrap(), &po));
+    }
+
+    #[test]
+    fn the_read_limit_is_configured_or_64_mib() {
+        let c = parse("[files]\nmax_read_bytes = 1000\n").unwrap();
+        assert_eq!(c.files.max_read_bytes(), 1000);
+        let c = parse("").unwrap();
+        assert_eq!(c.files.max_read_bytes(), 64 * 1024 * 1024);
+        let e = parse("[files]\nmax_read_bytes = -1\n").unwrap_err();
+        assert!(e.to_string().starts_with("aine.toml:2:18:"), "{e}");
     }
 
     #[test]

@@ -22,7 +22,14 @@ pub struct FileAccess {
     project_dir: PathBuf,
     /// `[files] allow`, each resolved against the project directory.
     allowed: Vec<PathBuf>,
+    /// `[files] max_read_bytes`: the largest file a builtin reads whole (bytes).
+    max_read_bytes: u64,
 }
+
+/// Default of `[files] max_read_bytes`: 64 MiB. Ingesting a transcript holds its sentences in
+/// memory and journals them; a 200 MB one peaked at 15 GB RSS (issue 14), a 50 MB one stays
+/// within a few GB, so a larger source is refused before it is read.
+pub const DEFAULT_MAX_READ_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Why a path was refused. Messages say what to do instead.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -57,7 +64,19 @@ impl FileAccess {
         Self {
             project_dir: project_dir.to_path_buf(),
             allowed: Vec::new(),
+            max_read_bytes: DEFAULT_MAX_READ_BYTES,
         }
+    }
+
+    /// The same access, reading files of at most `bytes` whole.
+    pub fn with_max_read_bytes(mut self, bytes: u64) -> Self {
+        self.max_read_bytes = bytes;
+        self
+    }
+
+    /// The largest file (bytes) a builtin may read whole, e.g. a source to ingest.
+    pub fn max_read_bytes(&self) -> u64 {
+        self.max_read_bytes
     }
 
     /// The same access, plus the directories `allow` (relative ones resolve against the

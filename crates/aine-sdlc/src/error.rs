@@ -18,6 +18,14 @@ pub enum IngestError {
     #[error("source `{file}` is empty")]
     Empty { file: String },
     #[error(
+        "source `{file}` is {bytes} bytes, over the {limit} bytes a run may read from one source; split it into smaller files, or raise `max_read_bytes` under [files] in aine.toml"
+    )]
+    TooLarge {
+        file: String,
+        bytes: u64,
+        limit: u64,
+    },
+    #[error(
         "source `{file}` looks like {what}, not text; ingest reads plain text, Markdown, e-mail (.eml), transcripts (.json turns, `Speaker: text` lines) and captions (.vtt, .srt)"
     )]
     Binary { file: String, what: String },

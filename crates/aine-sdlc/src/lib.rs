@@ -78,7 +78,8 @@ pub fn register(registry: &mut Registry) -> Result<(), RegistryError> {
                 .iter()
                 .map(|given| Ok((given.clone(), ctx.resolve(given)?)))
                 .collect::<Result<Vec<_>, BuiltinError>>()?;
-            ingest::ingest_paths(&sources).map_err(|e| BuiltinError::new(e.to_string()))
+            ingest::ingest_paths(&sources, Some(ctx.files.max_read_bytes()))
+                .map_err(|e| BuiltinError::new(e.to_string()))
         },
     )?;
     registry.register(

@@ -134,6 +134,29 @@ fn contract_and_ingest_errors_come_back_as_errors() {
     assert!(err.to_string().contains("breaks its contract"), "{err}");
 }
 
+#[test]
+fn a_source_over_the_read_limit_is_refused_before_it_is_read_with_its_size() {
+    let dir = tempfile::tempdir().unwrap();
+    // Binary as well as too large: the size is what is reported, so nothing was read.
+    std::fs::write(dir.path().join("big.txt"), [0u8; 101]).unwrap();
+    std::fs::write(dir.path().join("small.txt"), "The kettle shall be white.\n").unwrap();
+    let registry = registry();
+    let ingest = registry.get("sources.ingest").unwrap();
+    let mut ctx = ctx(dir.path());
+    ctx.files = ctx.files.with_max_read_bytes(100);
+    let err = ingest
+        .call(json!({ "sources": ["small.txt", "big.txt"] }), &ctx)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "source `big.txt` is 101 bytes, over the 100 bytes a run may read from one source; split it into smaller files, or raise `max_read_bytes` under [files] in aine.toml"
+    );
+    let out = ingest
+        .call(json!({ "sources": ["small.txt"] }), &ctx)
+        .unwrap();
+    assert_eq!(out["sentences"].as_array().map(Vec::len), Some(1));
+}
+
 fn sentence(i: u32, text: &str) -> Sentence {
     Sentence {
         text: text.to_owned(),

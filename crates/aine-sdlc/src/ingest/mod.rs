@@ -211,14 +211,22 @@ pub fn ingest(base_dir: &Path, sources: &[String]) -> Result<IngestOutput, Inges
         .iter()
         .map(|given| (given.clone(), base_dir.join(given)))
         .collect();
-    ingest_paths(&sources)
+    ingest_paths(&sources, None)
 }
 
 /// Ingests `sources`, each (the path as given, the file to open), in order.
 ///
 /// Sentence ids use the file stem (`notes/kickoff.md` → `kickoff#0`); when two sources share a
 /// stem, the later one uses its whole path as given (`mail/kickoff.eml#0`) so ids stay unique.
-pub fn ingest_paths(sources: &[(String, PathBuf)]) -> Result<IngestOutput, IngestError> {
+/// A source larger than `max_bytes` (when given) is refused before any of it is read.
+///
+/// # Errors
+/// [`IngestError`]: no sources, one listed twice, one too large, missing, unreadable, empty,
+/// binary or malformed (with the line or byte offset).
+pub fn ingest_paths(
+    sources: &[(String, PathBuf)],
+    max_bytes: Option<u64>,
+) -> Result<IngestOutput, IngestError> {
     if sources.is_empty() {
         return Err(IngestError::NoSources);
     }
@@ -229,6 +237,16 @@ pub fn ingest_paths(sources: &[(String, PathBuf)]) -> Result<IngestOutput, Inges
     for (file, path) in sources {
         if !seen_files.insert(file.as_str()) {
             return Err(IngestError::Duplicate { file: file.clone() });
+        }
+        if let Some(limit) = max_bytes {
+            let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
+            if bytes > limit {
+                return Err(IngestError::TooLarge {
+                    file: file.clone(),
+                    bytes,
+                    limit,
+                });
+            }
         }
         let stem = Path::new(file)
             .file_stem()
