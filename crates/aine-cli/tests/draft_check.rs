@@ -55,10 +55,7 @@ fn copied_example() -> Value {
 /// A faithful draft: one requirement from the first sentence listed after the prompt's
 /// example (`[ref] (speaker) text`), citing its ref.
 fn faithful_draft(prompt: &str) -> Value {
-    let listed = prompt
-        .rsplit("Now the real sentences.")
-        .next()
-        .unwrap_or("");
+    let listed = prompt.rsplit("Now the real ").next().unwrap_or("");
     let line = listed
         .lines()
         .find(|l| l.starts_with('['))
@@ -77,16 +74,12 @@ fn faithful_draft(prompt: &str) -> Value {
         })
         .take(12)
         .collect();
+    // Only the statement, as the contract asks: it rests on its topic's one sentence (`id`).
+    let _ = id;
     json!({
         "requirements": [{
-            "id": "REQ-001",
             "text": format!("The remote control shall meet this need: {}", words.join(" ")),
-            "pattern": "ubiquitous",
-            "category": "functional",
-            "sources": [id]
-        }],
-        "user_stories": [],
-        "open_questions": []
+        }]
     })
 }
 

@@ -36,12 +36,18 @@ use std::collections::{HashMap, HashSet};
 
 use aine_lint::RuleId;
 use aine_spec::{Candidate, Draft, Sentence};
+
+use crate::answer::TopicAnswer;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
 /// Input of `requirements.citations`: the model's answer and the candidates the step was given
-/// (other keys of the step's `with`, such as the template's `system`, are ignored).
+/// (other keys of the step's `with`, such as the template's `system`, are ignored). Read as a
+/// [`RawCitationsInput`], whose answer becomes a draft about the candidates
+/// ([`TopicAnswer::into_draft`]).
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(from = "RawCitationsInput")]
+#[schemars(with = "RawCitationsInput")]
 pub struct CitationsInput {
     /// The drafted spec to check (the model's contract-valid answer).
     pub answer: Draft,
@@ -50,6 +56,28 @@ pub struct CitationsInput {
     /// What the product is (`the remote control`); its words do not count as shared.
     #[serde(default)]
     pub product: Option<String>,
+}
+
+/// [`CitationsInput`] as the step's `with` and the runtime give it.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct RawCitationsInput {
+    /// The model's contract-valid answer.
+    pub answer: TopicAnswer,
+    /// The candidates the draft step was given.
+    pub candidates: Vec<Candidate>,
+    /// What the product is.
+    #[serde(default)]
+    pub product: Option<String>,
+}
+
+impl From<RawCitationsInput> for CitationsInput {
+    fn from(raw: RawCitationsInput) -> Self {
+        Self {
+            answer: raw.answer.into_draft(&raw.candidates),
+            candidates: raw.candidates,
+            product: raw.product,
+        }
+    }
 }
 
 /// The errors in `input.answer`'s citations (empty when every item is traced correctly), each

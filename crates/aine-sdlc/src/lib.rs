@@ -29,6 +29,7 @@
 //! Invariants: no model calls, no network, no clock; the only I/O is reading the listed sources
 //! and writing the published spec.
 
+pub mod answer;
 pub mod check;
 pub mod citations;
 pub mod detect;

@@ -24,7 +24,9 @@ use aine_spec::{Draft, EarsPattern, OpenQuestion, Requirement, UserStory};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use crate::answer::TopicAnswer;
 use crate::detect::words;
+use crate::topics::Topic;
 
 /// Jaccard similarity of content words from which two requirements count as the same.
 pub const SAME: f64 = 0.8;
@@ -32,9 +34,11 @@ pub const SAME: f64 = 0.8;
 /// the same.
 pub const SAME_SOURCE_WORDS: usize = 2;
 
-/// Input of `requirements.merge`.
+/// Input of `requirements.merge`, read as a [`RawMergeInput`] (each topic's answer becomes a
+/// draft about that topic's sentences, [`TopicAnswer::into_draft`]).
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(from = "RawMergeInput")]
+#[schemars(with = "RawMergeInput")]
 pub struct MergeInput {
     /// One draft per topic, in topic order (`null` for a topic without one).
     pub drafts: Vec<Option<Draft>>,
@@ -44,6 +48,43 @@ pub struct MergeInput {
     /// What the product is (`the remote control`); its words do not count as shared.
     #[serde(default)]
     pub product: Option<String>,
+}
+
+/// [`MergeInput`] as the step's `with` gives it.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawMergeInput {
+    /// One answer per topic, in topic order (`null` for a topic without one).
+    pub drafts: Vec<Option<TopicAnswer>>,
+    /// The topics (`requirements.topics`' `topics`), for answers whose requirements leave out
+    /// their sources or category; absent, such a requirement cites nothing.
+    #[serde(default)]
+    pub topics: Vec<Topic>,
+    /// Source ref ids in time order (`requirements.topics`' `order`).
+    #[serde(default)]
+    pub order: Vec<String>,
+    /// What the product is (`the remote control`); its words do not count as shared.
+    #[serde(default)]
+    pub product: Option<String>,
+}
+
+impl From<RawMergeInput> for MergeInput {
+    fn from(raw: RawMergeInput) -> Self {
+        let drafts = raw
+            .drafts
+            .into_iter()
+            .enumerate()
+            .map(|(i, answer)| {
+                let sentences = raw.topics.get(i).map_or(&[][..], |t| &t.sentences[..]);
+                answer.map(|a| a.into_draft(sentences))
+            })
+            .collect();
+        Self {
+            drafts,
+            order: raw.order,
+            product: raw.product,
+        }
+    }
 }
 
 /// Output of `requirements.merge`: the spec's draft, as the gate reviews it.

@@ -29,9 +29,11 @@ use aine_spec::{Candidate, Category, Draft, EarsPattern, OpenQuestion, Requireme
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-/// Input of `requirements.template`.
+/// Input of `requirements.template`, read as a [`RawTemplateInput`] (a rejected answer becomes
+/// a draft about the candidates, [`crate::answer::TopicAnswer::into_draft`]).
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(from = "RawTemplateInput")]
+#[schemars(with = "RawTemplateInput")]
 pub struct TemplateInput {
     pub candidates: Vec<Candidate>,
     /// Unused since the template stopped writing `the system` into sentences that had no
@@ -46,8 +48,39 @@ pub struct TemplateInput {
     #[serde(default)]
     pub product: Option<String>,
     /// Supplied by the runtime (never by `with`): the model's answer the check refused.
-    #[serde(default)]
     pub rejected_answer: Option<Draft>,
+}
+
+/// [`TemplateInput`] as the step's `with` and the runtime give it.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawTemplateInput {
+    pub candidates: Vec<Candidate>,
+    /// Unused; kept so that workflows setting it stay valid.
+    #[serde(default)]
+    pub system: Option<String>,
+    /// At most this many requirements and open questions together (highest confidence first;
+    /// default 200).
+    #[serde(default)]
+    pub max_items: Option<usize>,
+    /// What the product is, for the citation check of salvaged items.
+    #[serde(default)]
+    pub product: Option<String>,
+    /// Supplied by the runtime (never by `with`): the model's answer the check refused.
+    #[serde(default)]
+    pub rejected_answer: Option<crate::answer::TopicAnswer>,
+}
+
+impl From<RawTemplateInput> for TemplateInput {
+    fn from(raw: RawTemplateInput) -> Self {
+        Self {
+            rejected_answer: raw.rejected_answer.map(|a| a.into_draft(&raw.candidates)),
+            candidates: raw.candidates,
+            system: raw.system,
+            max_items: raw.max_items,
+            product: raw.product,
+        }
+    }
 }
 
 /// Output of `requirements.template`: a draft, as the model step would have produced.

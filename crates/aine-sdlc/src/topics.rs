@@ -30,8 +30,9 @@ use crate::detect::{topic_word, words};
 pub const NEAR: u32 = 8;
 /// What being said together adds to the cosine similarity of two groups (0 to 1).
 pub const NEAR_BONUS: f64 = 0.1;
-/// Default for `max_topics`: ten topics of eight sentences keep the main job on the four AMI
-/// meetings within about five minutes on two cores with the 1.5B local model.
+/// Default for `max_topics`: ten topics of eight sentences, for a model that drafts a group of
+/// sentences well. The bundled workflow sets `max_topics: 80, max_sentences: 1` instead: the
+/// 1.5B local model reads one sentence per call reliably, not eight (EVAL.md).
 pub const DEFAULT_MAX_TOPICS: usize = 10;
 /// Default for `max_sentences`.
 pub const DEFAULT_MAX_SENTENCES: usize = 8;

@@ -596,14 +596,27 @@ impl<'a> Producers<'a> {
     }
 }
 
-/// Items of a draft-shaped JSON value by id.
+/// Items of a draft-shaped JSON value by id. An item without an id (a topic's answer may leave
+/// requirements' ids out) has its position's, as [`crate::answer::TopicAnswer::into_draft`]
+/// numbers it (`REQ-001` for the first).
 fn item_map(output: &Value) -> BTreeMap<String, &Value> {
-    ["requirements", "user_stories", "open_questions"]
-        .iter()
-        .filter_map(|k| output.get(k).and_then(Value::as_array))
-        .flatten()
-        .filter_map(|item| Some((item.get("id")?.as_str()?.to_owned(), item)))
-        .collect()
+    [
+        ("requirements", "REQ"),
+        ("user_stories", "US"),
+        ("open_questions", "Q"),
+    ]
+    .iter()
+    .filter_map(|(k, prefix)| Some((output.get(k)?.as_array()?, prefix)))
+    .flat_map(|(items, prefix)| {
+        items.iter().enumerate().map(move |(i, item)| {
+            let id = item
+                .get("id")
+                .and_then(Value::as_str)
+                .map_or_else(|| format!("{prefix}-{:03}", i + 1), str::to_owned);
+            (id, item)
+        })
+    })
+    .collect()
 }
 
 fn known_ids(items: &[ItemTrace]) -> String {

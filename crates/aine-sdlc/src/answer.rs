@@ -1,0 +1,178 @@
+//! A topic's answer as the draft step's contract (`schemas/topic_draft.schema.json`) admits it,
+//! and the [`Draft`] it becomes.
+//!
+//! The contract asks a model for a requirement's `text`, `category` and `sources` only: its id
+//! is numbered by `requirements.merge` across the spec anyway, and its EARS pattern is the one
+//! its text opens with ([`crate::merge::pattern_of`]; a small model's label for it was often
+//! wrong). Leaving both out saves about 15 output tokens per requirement, a quarter of what the
+//! local model wrote per topic. An answer that does carry them (a fallback's draft, a larger
+//! model, a workflow with the older contract) is read as it is.
+//!
+//! A requirement may also leave out `sources` and `category`: with one sentence per topic (the
+//! bundled workflow), the requirement rests on the topic's sentences and takes the category
+//! the detector gave its first source, so the model writes only the statement (about 20
+//! output tokens instead of 40). The builtins that read a draft step's output
+//! (`requirements.citations`, `requirements.template`'s `rejected_answer`,
+//! `requirements.merge`) read a [`TopicAnswer`] and turn it into a [`Draft`] with
+//! [`TopicAnswer::into_draft`], given the topic's candidates.
+
+use aine_spec::{Candidate, Category, Draft, EarsPattern, OpenQuestion, Requirement, UserStory};
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::merge::pattern_of;
+
+/// One topic's answer: requirements, user stories and open questions, each list optional.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub struct TopicAnswer {
+    #[serde(default)]
+    pub requirements: Vec<AnsweredRequirement>,
+    #[serde(default)]
+    pub user_stories: Vec<UserStory>,
+    #[serde(default)]
+    pub open_questions: Vec<OpenQuestion>,
+}
+
+/// A requirement as a topic's answer gives it: `id` and `pattern` may be left out.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct AnsweredRequirement {
+    /// `REQ-001`, ...; when absent, its position in the answer (`REQ-001` for the first).
+    #[serde(default)]
+    pub id: Option<String>,
+    /// The EARS statement.
+    pub text: String,
+    /// When absent, the pattern the text opens with.
+    #[serde(default)]
+    pub pattern: Option<EarsPattern>,
+    /// When absent, the category of the first sentence it rests on (functional if none).
+    #[serde(default)]
+    pub category: Option<Category>,
+    /// Ids of the source refs it rests on; when absent, every sentence of the topic.
+    #[serde(default)]
+    pub sources: Option<Vec<String>>,
+}
+
+impl TopicAnswer {
+    /// The draft this answer states about `sentences` (the topic's candidates): requirements
+    /// without an id are numbered by position (`REQ-001` first), without a pattern take their
+    /// text's ([`pattern_of`]), without sources rest on every sentence of `sentences`, and
+    /// without a category take the one the detector gave the first sentence they rest on.
+    pub fn into_draft(self, sentences: &[Candidate]) -> Draft {
+        let requirements = self
+            .requirements
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let sources = r
+                    .sources
+                    .unwrap_or_else(|| sentences.iter().map(|c| c.source.id.clone()).collect());
+                let category = r.category.unwrap_or_else(|| {
+                    sources
+                        .iter()
+                        .find_map(|id| sentences.iter().find(|c| &c.source.id == id))
+                        .map_or(Category::Functional, |c| c.category)
+                });
+                Requirement {
+                    id: r.id.unwrap_or_else(|| format!("REQ-{:03}", i + 1)),
+                    pattern: r.pattern.unwrap_or_else(|| pattern_of(&r.text)),
+                    category,
+                    text: r.text,
+                    sources,
+                }
+            })
+            .collect();
+        Draft {
+            requirements,
+            user_stories: self.user_stories,
+            open_questions: self.open_questions,
+        }
+    }
+}
+
+impl From<Draft> for TopicAnswer {
+    fn from(draft: Draft) -> Self {
+        Self {
+            requirements: draft
+                .requirements
+                .into_iter()
+                .map(|r| AnsweredRequirement {
+                    id: Some(r.id),
+                    text: r.text,
+                    pattern: Some(r.pattern),
+                    category: Some(r.category),
+                    sources: Some(r.sources),
+                })
+                .collect(),
+            user_stories: draft.user_stories,
+            open_questions: draft.open_questions,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn candidate(id: &str, category: Category) -> Candidate {
+        serde_json::from_value(json!({
+            "text": "The kettle has to boil fast.",
+            "source": { "id": id, "file": "m.txt", "sentence": 1, "start": 0, "end": 10 },
+            "category": category, "confidence": 0.7, "cues": [], "topic": "kettle"
+        }))
+        .unwrap()
+    }
+
+    fn answer(value: serde_json::Value) -> TopicAnswer {
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn a_bare_statement_rests_on_the_topics_sentences_and_takes_their_category() {
+        let topic = [
+            candidate("m#1", Category::Performance),
+            candidate("m#2", Category::Usability),
+        ];
+        let draft = answer(json!({ "requirements": [
+            { "text": "The kettle shall boil one litre within 3 minutes." },
+            { "text": "When the water boils, the kettle shall switch off.", "category": "functional", "sources": ["m#2"] }
+        ] }))
+        .into_draft(&topic);
+        let reqs = draft.requirements;
+        assert_eq!(reqs[0].id, "REQ-001");
+        assert_eq!(reqs[0].pattern, EarsPattern::Ubiquitous);
+        assert_eq!(reqs[0].category, Category::Performance);
+        assert_eq!(reqs[0].sources, ["m#1", "m#2"]);
+        assert_eq!(reqs[1].id, "REQ-002");
+        assert_eq!(reqs[1].pattern, EarsPattern::EventDriven);
+        assert_eq!(reqs[1].category, Category::Functional);
+        assert_eq!(reqs[1].sources, ["m#2"]);
+        assert!(draft.user_stories.is_empty());
+        let cited = answer(json!({ "requirements": [
+            { "text": "The kettle shall be easy to fill.", "sources": ["m#2"] }
+        ] }))
+        .into_draft(&topic);
+        assert_eq!(cited.requirements[0].category, Category::Usability);
+    }
+
+    #[test]
+    fn a_full_draft_reads_as_it_is() {
+        let full = json!({ "requirements": [
+            { "id": "REQ-007", "text": "The kettle shall be white.", "pattern": "ubiquitous", "category": "look_and_feel", "sources": ["m#3"] }
+        ], "user_stories": [], "open_questions": [] });
+        let direct: Draft = serde_json::from_value(full.clone()).unwrap();
+        assert_eq!(answer(full).into_draft(&[]), direct);
+        assert_eq!(TopicAnswer::from(direct.clone()).into_draft(&[]), direct);
+    }
+
+    #[test]
+    fn a_requirement_without_text_is_an_error_naming_the_field() {
+        let err = serde_json::from_value::<TopicAnswer>(
+            json!({ "requirements": [ { "sources": ["m#1"] } ] }),
+        )
+        .err()
+        .map(|e| e.to_string());
+        assert!(err.is_some_and(|e| e.contains("missing field `text`")));
+    }
+}
