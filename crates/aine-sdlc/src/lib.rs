@@ -4,9 +4,10 @@
 //!   `Speaker: text` meeting transcripts, WebVTT/SRT captions) to sentences, each with a source
 //!   ref pointing at its bytes in the original file; streams, so large transcripts stay within
 //!   bounded memory.
-//! - `requirements.detect` ([`detect`]): candidate requirement sentences from modal, desire and
-//!   constraint cues, with a confidence, a category (functional or a PROMISE NFR class) and a
-//!   topic label; no model.
+//! - `requirements.detect` ([`detect`]): candidate requirement sentences, chosen by a logistic
+//!   regression over all-MiniLM-L6-v2 sentence embeddings when that model is pulled, else by
+//!   modal, desire and constraint cues, with a confidence, a category (functional or a PROMISE
+//!   NFR class) and a topic label; no generative model.
 //! - `requirements.topics` ([`topics`]): the candidates grouped by topic, in time order: the
 //!   elements of the `for_each` draft step, one model call each.
 //! - `requirements.template` ([`template`]): requirements (only from sentences that already are
@@ -44,7 +45,7 @@ pub mod trace;
 
 use aine_runtime::{BuiltinContext, BuiltinError, Registry, RegistryError};
 
-pub use detect::{DetectInput, DetectOutput, DetectStats};
+pub use detect::{DetectInput, DetectOutput, DetectStats, Detector, DetectorChoice};
 pub use error::{DetectError, IngestError};
 pub use ingest::{FileSummary, Format, IngestInput, IngestOutput};
 
@@ -85,7 +86,7 @@ pub fn register(registry: &mut Registry) -> Result<(), RegistryError> {
     )?;
     registry.register(
         "requirements.detect",
-        "finds candidate requirement sentences with a category, confidence and topic (no model)",
+        "finds candidate requirement sentences with a category, confidence and topic (sentence embeddings when pulled, else cues)",
         |input: DetectInput, _: &BuiltinContext| {
             detect::detect(&input).map_err(|e| BuiltinError::new(e.to_string()))
         },

@@ -10,7 +10,7 @@
 use std::path::Path;
 
 use aine_runtime::{BuiltinContext, Registry};
-use aine_sdlc::{DetectInput, DetectOutput, IngestOutput};
+use aine_sdlc::{DetectInput, DetectOutput, Detector, DetectorChoice, IngestOutput};
 use aine_spec::{Category, Sentence, SourceRef};
 use aine_types::StepId;
 use serde_json::json;
@@ -82,9 +82,13 @@ fn ingest_then_detect_through_the_registry() {
     let detected = registry
         .get("requirements.detect")
         .unwrap()
-        .call(json!({ "sentences": ingested["sentences"] }), &ctx)
+        .call(
+            json!({ "sentences": ingested["sentences"], "detector": "cues" }),
+            &ctx,
+        )
         .unwrap();
     let out: DetectOutput = serde_json::from_value(detected.clone()).unwrap();
+    assert_eq!(out.stats.detector, Detector::Cues);
     let texts: Vec<&str> = out.candidates.iter().map(|c| c.text.as_str()).collect();
     assert_eq!(
         texts,
@@ -101,6 +105,42 @@ fn ingest_then_detect_through_the_registry() {
     assert_eq!(out.candidates[0].source.speaker.as_deref(), Some("Bob"));
     assert_eq!(detected["candidates"][0]["cues"][0], "modal:must");
     assert_eq!(out.stats.candidates, 3);
+
+    // By default the embedding detector decides (its model must be pulled: this fails, not
+    // skips, without it). Its probability is the confidence; the cues still come along.
+    let detected = registry
+        .get("requirements.detect")
+        .unwrap()
+        .call(json!({ "sentences": ingested["sentences"] }), &ctx)
+        .unwrap();
+    let out: DetectOutput = serde_json::from_value(detected).unwrap();
+    assert_eq!(
+        out.stats.detector,
+        Detector::Minilm,
+        "the embedding detector did not run: {:?} (fetch its model with `aine models pull local/all-minilm-l6-v2` or scripts/fetch-embed-model.sh)",
+        out.stats.detector_note
+    );
+    let texts: Vec<&str> = out.candidates.iter().map(|c| c.text.as_str()).collect();
+    assert!(
+        texts.contains(&"The remote must cost less than 25 euros."),
+        "{texts:?}"
+    );
+    assert!(
+        texts.contains(&"We want it to be yellow and easy to use."),
+        "{texts:?}"
+    );
+    assert!(
+        !texts.iter().any(|t| t.starts_with("Ignore previous")),
+        "{texts:?}"
+    );
+    let model = aine_sdlc::detect::embedded::bundled().unwrap();
+    for c in &out.candidates {
+        assert!(
+            c.confidence >= model.threshold && c.confidence <= 1.0,
+            "{c:?}"
+        );
+    }
+    assert_eq!(out.candidates[0].cues[0], "modal:must");
 }
 
 #[test]
@@ -181,6 +221,7 @@ fn check_detect(cases: &[(&str, Option<Category>)]) -> DetectOutput {
             .map(|(i, (t, _))| sentence(i as u32, t))
             .collect(),
         min_confidence: None,
+        detector: DetectorChoice::Cues,
     };
     let out = aine_sdlc::detect::detect(&input).unwrap();
     for (i, (text, want)) in cases.iter().enumerate() {
@@ -278,6 +319,7 @@ fn min_confidence_filters() {
             sentence(1, "The remote must float."),
         ],
         min_confidence: Some(0.8),
+        detector: DetectorChoice::Cues,
     };
     let out = aine_sdlc::detect::detect(&input).unwrap();
     let texts: Vec<&str> = out.candidates.iter().map(|c| c.text.as_str()).collect();

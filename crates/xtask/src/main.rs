@@ -14,6 +14,9 @@
 //! `cargo xtask eval requirements [--tier local|template]` runs the requirements workflow on the
 //! bundled AMI meetings and scores its spec against a gold list (see `eval_requirements`).
 //!
+//! `cargo xtask train detect` fits the embedding detector of `requirements.detect` on the dev
+//! meetings and writes `crates/aine-sdlc/data/detect-minilm.json` (see `train_detect`).
+//!
 //! `cargo xtask faults [--runs 1000] [--in-flight 50] [--fail 0.3] [--seed 7]` drives runs
 //! against a mock provider that fails a share of its calls and checks what must hold (see
 //! `faults`).
@@ -21,6 +24,7 @@
 mod eval_requirements;
 mod faults;
 mod model_overhead;
+mod train_detect;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -56,6 +60,11 @@ enum Command {
     Eval {
         #[command(subcommand)]
         which: Eval,
+    },
+    /// Training of bundled models.
+    Train {
+        #[command(subcommand)]
+        which: Train,
     },
     /// Faults under load: many runs against a mock provider failing a share of its calls at
     /// random; checks final states, budgets, billing against the journal, the audit chain.
@@ -103,6 +112,13 @@ enum Eval {
     Requirements(eval_requirements::Args),
 }
 
+#[derive(Debug, Subcommand)]
+enum Train {
+    /// The embedding detector of `requirements.detect` (needs `aine models pull
+    /// local/all-minilm-l6-v2`): writes crates/aine-sdlc/data/detect-minilm.json.
+    Detect,
+}
+
 /// A number above zero (`--levels`, `--samples`).
 fn positive(text: &str) -> std::result::Result<usize, String> {
     match text.trim().parse::<usize>() {
@@ -138,6 +154,9 @@ fn main() -> Result<()> {
         Command::Eval {
             which: Eval::Requirements(args),
         } => multi_thread()?.block_on(eval_requirements::run(&args)),
+        Command::Train {
+            which: Train::Detect,
+        } => train_detect::run(),
         Command::Faults {
             runs,
             in_flight,
