@@ -29,11 +29,9 @@ use aine_spec::{Candidate, Category, Draft, EarsPattern, OpenQuestion, Requireme
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-/// Input of `requirements.template`, read as a [`RawTemplateInput`] (a rejected answer becomes
-/// a draft about the candidates, [`crate::answer::TopicAnswer::into_draft`]).
+/// Input of `requirements.template`.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(from = "RawTemplateInput")]
-#[schemars(with = "RawTemplateInput")]
+#[serde(deny_unknown_fields)]
 pub struct TemplateInput {
     pub candidates: Vec<Candidate>,
     /// Unused since the template stopped writing `the system` into sentences that had no
@@ -47,40 +45,10 @@ pub struct TemplateInput {
     /// What the product is, for the citation check of salvaged items.
     #[serde(default)]
     pub product: Option<String>,
-    /// Supplied by the runtime (never by `with`): the model's answer the check refused.
-    pub rejected_answer: Option<Draft>,
-}
-
-/// [`TemplateInput`] as the step's `with` and the runtime give it.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RawTemplateInput {
-    pub candidates: Vec<Candidate>,
-    /// Unused; kept so that workflows setting it stay valid.
-    #[serde(default)]
-    pub system: Option<String>,
-    /// At most this many requirements and open questions together (highest confidence first;
-    /// default 200).
-    #[serde(default)]
-    pub max_items: Option<usize>,
-    /// What the product is, for the citation check of salvaged items.
-    #[serde(default)]
-    pub product: Option<String>,
-    /// Supplied by the runtime (never by `with`): the model's answer the check refused.
+    /// Supplied by the runtime (never by `with`): the model's answer the check refused, read
+    /// as a draft about `candidates` ([`crate::answer::TopicAnswer::into_draft`]).
     #[serde(default)]
     pub rejected_answer: Option<crate::answer::TopicAnswer>,
-}
-
-impl From<RawTemplateInput> for TemplateInput {
-    fn from(raw: RawTemplateInput) -> Self {
-        Self {
-            rejected_answer: raw.rejected_answer.map(|a| a.into_draft(&raw.candidates)),
-            candidates: raw.candidates,
-            system: raw.system,
-            max_items: raw.max_items,
-            product: raw.product,
-        }
-    }
 }
 
 /// Output of `requirements.template`: a draft, as the model step would have produced.
@@ -237,7 +205,11 @@ pub fn draft(input: &TemplateInput) -> Draft {
 /// one by one, renumbered.
 fn salvage(input: &TemplateInput) -> Draft {
     let mut out = Draft::default();
-    let Some(answer) = &input.rejected_answer else {
+    let Some(answer) = input
+        .rejected_answer
+        .clone()
+        .map(|a| a.into_draft(&input.candidates))
+    else {
         return out;
     };
     let check_input = |answer: Draft| crate::citations::CitationsInput {
