@@ -1,20 +1,18 @@
 //! A topic's answer as the draft step's contract (`schemas/topic_draft.schema.json`) admits it,
 //! and the [`Draft`] it becomes.
 //!
-//! The contract asks a model for a requirement's `text`, `category` and `sources` only: its id
-//! is numbered by `requirements.merge` across the spec anyway, and its EARS pattern is the one
-//! its text opens with ([`crate::merge::pattern_of`]; a small model's label for it was often
-//! wrong). Leaving both out saves about 15 output tokens per requirement, a quarter of what the
-//! local model wrote per topic. An answer that does carry them (a fallback's draft, a larger
-//! model, a workflow with the older contract) is read as it is.
+//! The contract asks a model for a requirement's `text` only; `id`, `pattern`, `category` and
+//! `sources` are optional. Ids are numbered by `requirements.merge` across the spec anyway; the
+//! EARS pattern is the one the text opens with ([`crate::merge::pattern_of`]; a small model's
+//! label for it was often wrong); a requirement without `sources` rests on its topic's
+//! sentences (with one sentence per topic, as in the bundled workflow, exactly that one) and
+//! takes the category the detector gave the first of them. The local model then writes about
+//! 20 output tokens per requirement instead of 40. An answer that carries them (a fallback's
+//! draft, a larger model, a workflow with the older contract) is read as it is.
 //!
-//! A requirement may also leave out `sources` and `category`: with one sentence per topic (the
-//! bundled workflow), the requirement rests on the topic's sentences and takes the category
-//! the detector gave its first source, so the model writes only the statement (about 20
-//! output tokens instead of 40). The builtins that read a draft step's output
-//! (`requirements.citations`, `requirements.template`'s `rejected_answer`,
-//! `requirements.merge`) read a [`TopicAnswer`] and turn it into a [`Draft`] with
-//! [`TopicAnswer::into_draft`], given the topic's candidates.
+//! The builtins that read a draft step's output (`requirements.citations`,
+//! `requirements.template`'s `rejected_answer`, `requirements.merge`) read a [`TopicAnswer`]
+//! and turn it into a [`Draft`] with [`TopicAnswer::into_draft`], given the topic's candidates.
 
 use aine_spec::{Candidate, Category, Draft, EarsPattern, OpenQuestion, Requirement, UserStory};
 use schemars::JsonSchema;
@@ -33,7 +31,7 @@ pub struct TopicAnswer {
     pub open_questions: Vec<OpenQuestion>,
 }
 
-/// A requirement as a topic's answer gives it: `id` and `pattern` may be left out.
+/// A requirement as a topic's answer gives it: everything but `text` may be left out.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 pub struct AnsweredRequirement {
     /// `REQ-001`, ...; when absent, its position in the answer (`REQ-001` for the first).
@@ -85,26 +83,6 @@ impl TopicAnswer {
             requirements,
             user_stories: self.user_stories,
             open_questions: self.open_questions,
-        }
-    }
-}
-
-impl From<Draft> for TopicAnswer {
-    fn from(draft: Draft) -> Self {
-        Self {
-            requirements: draft
-                .requirements
-                .into_iter()
-                .map(|r| AnsweredRequirement {
-                    id: Some(r.id),
-                    text: r.text,
-                    pattern: Some(r.pattern),
-                    category: Some(r.category),
-                    sources: Some(r.sources),
-                })
-                .collect(),
-            user_stories: draft.user_stories,
-            open_questions: draft.open_questions,
         }
     }
 }
@@ -163,7 +141,6 @@ mod tests {
         ], "user_stories": [], "open_questions": [] });
         let direct: Draft = serde_json::from_value(full.clone()).unwrap();
         assert_eq!(answer(full).into_draft(&[]), direct);
-        assert_eq!(TopicAnswer::from(direct.clone()).into_draft(&[]), direct);
     }
 
     #[test]

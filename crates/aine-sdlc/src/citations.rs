@@ -36,10 +36,10 @@ use std::collections::{HashMap, HashSet};
 
 use aine_lint::RuleId;
 use aine_spec::{Candidate, Draft, Sentence};
-
-use crate::answer::TopicAnswer;
 use schemars::JsonSchema;
 use serde::Deserialize;
+
+use crate::answer::TopicAnswer;
 
 /// Input of `requirements.citations`: the model's answer and the candidates the step was given
 /// (other keys of the step's `with`, such as the template's `system`, are ignored). Read as a
