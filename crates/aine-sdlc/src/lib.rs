@@ -27,8 +27,9 @@
 //! The bundled requirements workflow, its prompt and contract are in `workflows/` and written
 //! into a project by `aine init`.
 //!
-//! Invariants: no model calls, no network, no clock; the only I/O is reading the listed sources
-//! and writing the published spec.
+//! Invariants: no generative model calls, no network, no clock; the only I/O is reading the
+//! listed sources, the embedding model's files (`requirements.detect`, when pulled) and writing
+//! the published spec.
 
 pub mod answer;
 pub mod check;
