@@ -14,7 +14,8 @@
 //!   clean statements) and quoted open questions, drafted deterministically from candidates
 //!   (the draft step's fallback, per topic).
 //! - `requirements.merge` ([`merge`]): the topics' drafts as one spec: ids across the spec,
-//!   duplicates merged, the later of two contradicting decisions kept.
+//!   duplicates merged (by words, and by meaning with the sentence-embedding model when
+//!   pulled), the later of two statements of one decision kept.
 //! - `requirements.citations` ([`citations`]): the draft step's check builtin; a model's draft
 //!   whose items cite refs that are not among the candidates (or cite nothing, or share no
 //!   content word with what they cite) is a contract violation.
@@ -28,8 +29,8 @@
 //! into a project by `aine init`.
 //!
 //! Invariants: no generative model calls, no network, no clock; the only I/O is reading the
-//! listed sources, the embedding model's files (`requirements.detect`, when pulled) and writing
-//! the published spec.
+//! listed sources, the embedding model's files (`requirements.detect` and `requirements.merge`,
+//! when pulled) and writing the published spec.
 
 pub mod answer;
 pub mod check;
@@ -100,7 +101,10 @@ pub fn register(registry: &mut Registry) -> Result<(), RegistryError> {
     registry.register(
         "requirements.merge",
         "merges the topics' drafts into one spec: ids, duplicates, the later decision kept",
-        |input: merge::MergeInput, _: &BuiltinContext| Ok(merge::merge(&input)),
+        |input: merge::MergeInput, _: &BuiltinContext| {
+            let meaning = merge::embed_predicates(&input);
+            Ok(merge::merge(&input, meaning.as_deref()))
+        },
     )?;
     registry.register(
         "requirements.template",

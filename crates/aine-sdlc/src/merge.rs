@@ -3,15 +3,19 @@
 //!
 //! - Items keep the topics' order; ids are renumbered `REQ-001`, `US-001`, `Q-001` across the
 //!   spec, and an open question's `items` follow its items' new ids.
-//! - Two requirements that say the same (the same content words apart from `not` and the
-//!   product's name, Jaccard at least [`SAME`]), or that rest on exactly the same sentences
-//!   and share at least [`SAME_SOURCE_WORDS`] such words (a small model writes three
-//!   "button grid" requirements from one sentence), are one requirement citing the sources of
-//!   both; the first one's text is kept.
-//! - Two requirements that say the same with opposite polarity (`shall` against `shall not`)
-//!   are a decision that changed: the one whose latest source was said later wins, and it
-//!   cites the sources of both, so the reviewer sees what it overrode. "Later" is the order of
-//!   `order` (the candidates in time order), else the source ref's meeting and sentence.
+//! - Two requirements that say the same are one requirement citing the sources of both. They
+//!   say the same when they have the same content words apart from `not` and the product's
+//!   name (Jaccard at least [`SAME`]); or rest on exactly the same sentences and share at least
+//!   [`SAME_SOURCE_WORDS`] such words (a small model writes three "button grid" requirements
+//!   from one sentence); or, when the sentence-embedding model is pulled, their predicates
+//!   ([`predicate`]: "have channel skip buttons", "have buttons to skip straight to a
+//!   channel") have all-MiniLM-L6-v2 embeddings with a cosine of at least [`SAME_MEANING`].
+//! - Of two requirements that say the same, the one whose latest source was said later wins
+//!   the text: a decision that changed (`shall` against `shall not`, "buttons in a variety of
+//!   colours" against "normal coloured buttons" later) keeps its last form, and it cites the
+//!   sources of both, so the reviewer sees what it overrode; on a tie the first is kept.
+//!   "Later" is the order of `order` (the candidates in time order), else the source ref's
+//!   meeting and sentence; a merged requirement lists its sources in that order too.
 //! - A requirement's `pattern` is the EARS pattern its text opens with ("When" event-driven,
 //!   "If" unwanted behaviour, "While" state-driven, "Where" optional feature, else ubiquitous;
 //!   Mavin et al., RE'09): a small model's label for it is often wrong, the text is not.
@@ -20,6 +24,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use aine_embed::{Embedding, cosine};
 use aine_spec::{Draft, EarsPattern, OpenQuestion, Requirement, UserStory};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -33,6 +38,14 @@ pub const SAME: f64 = 0.8;
 /// Content words two requirements citing exactly the same sentences must share to count as
 /// the same.
 pub const SAME_SOURCE_WORDS: usize = 2;
+/// Cosine of two predicates' all-MiniLM-L6-v2 embeddings from which two requirements count as
+/// the same. Chosen by reading the most similar pairs among the 78 requirements the bundled
+/// workflow drafted from the AMI meetings (2026-12-07): from 0.82 up they were the same need
+/// ("a button to increase the volume" / "an up and down volume button", 0.859) or a changed
+/// one ("buttons in a variety of colours" / "normal coloured buttons", 0.877); just below, some
+/// were not ("volume control" / "the ability to change channels and adjust volume", 0.814;
+/// "volume control" / "audio controls", 0.804).
+pub const SAME_MEANING: f32 = 0.82;
 
 /// Input of `requirements.merge`, read as a [`RawMergeInput`] (each topic's answer becomes a
 /// draft about that topic's sentences, [`TopicAnswer::into_draft`]).
@@ -95,12 +108,85 @@ struct Merged {
     req: Requirement,
     words: BTreeSet<String>,
     negative: bool,
+    /// Its predicate's embedding, when merging compares meaning.
+    meaning: Option<Embedding>,
+    /// When the statement whose wording it holds was said (its latest source's place in time).
+    said: (usize, String, u64),
     /// The id it had in its topic's draft, per topic, for questions' `items`.
     was: Vec<(usize, String)>,
 }
 
-/// Merges the topic drafts (see the module docs).
-pub fn merge(input: &MergeInput) -> Draft {
+impl Merged {
+    /// Whether `self` and `other` say the same (the module docs' rules).
+    fn says_the_same(&self, other: &Merged) -> bool {
+        jaccard(&self.words, &other.words) >= SAME
+            || (self.negative == other.negative
+                && same_set(&self.req.sources, &other.req.sources)
+                && self.words.intersection(&other.words).count() >= SAME_SOURCE_WORDS)
+            || self
+                .meaning
+                .as_ref()
+                .zip(other.meaning.as_ref())
+                .is_some_and(|(a, b)| cosine(a, b) >= SAME_MEANING)
+    }
+
+    /// Folds `other` (which came later in the input) into `self`: the sources of both, and the
+    /// wording of the one said later (`self`'s on a tie).
+    fn absorb(&mut self, other: Merged) {
+        let sources = union(&self.req.sources, &other.req.sources);
+        if other.said > self.said {
+            self.req = other.req;
+            self.words = other.words;
+            self.negative = other.negative;
+            self.meaning = other.meaning;
+            self.said = other.said;
+        }
+        self.req.sources = sources;
+        self.was.extend(other.was);
+    }
+}
+
+/// What a requirement says apart from its subject and polarity, the text merging compares by
+/// meaning: the words after its first `shall` without a leading `not` ("The remote control
+/// shall not have an LCD display." gives "have an LCD display."); the whole text when it has
+/// no `shall`.
+pub fn predicate(text: &str) -> &str {
+    let lower = text.to_ascii_lowercase();
+    let Some(at) = lower.find(" shall ") else {
+        return text.trim();
+    };
+    let rest = text[at + " shall ".len()..].trim_start();
+    match rest.get(..4) {
+        Some(not) if not.eq_ignore_ascii_case("not ") => rest[4..].trim_start(),
+        _ => rest,
+    }
+}
+
+/// The [`predicate`] of every requirement of `input`, drafts in order, each draft's
+/// requirements in order: what [`merge`]'s `meaning` embeds.
+pub fn predicates(input: &MergeInput) -> Vec<&str> {
+    input
+        .drafts
+        .iter()
+        .flatten()
+        .flat_map(|d| &d.requirements)
+        .map(|r| predicate(&r.text))
+        .collect()
+}
+
+/// The embeddings of [`predicates`] by the all-MiniLM-L6-v2 model in the user cache; `None`
+/// when it is not pulled or fails (merging then compares words only).
+pub fn embed_predicates(input: &MergeInput) -> Option<Vec<Embedding>> {
+    let embedder = crate::detect::embedded::embedder().ok()?;
+    embedder.embed(&predicates(input)).ok()
+}
+
+/// Merges the topic drafts (see the module docs). `meaning` holds one embedding per
+/// [`predicates`] entry ([`embed_predicates`]); `None` (or a list of another length) compares
+/// words only.
+pub fn merge(input: &MergeInput, meaning: Option<&[Embedding]>) -> Draft {
+    let meaning = meaning.filter(|m| m.len() == predicates(input).len());
+    let mut next_meaning = meaning.into_iter().flatten();
     let rank: HashMap<&str, usize> = input
         .order
         .iter()
@@ -120,47 +206,51 @@ pub fn merge(input: &MergeInput) -> Draft {
         .as_deref()
         .map(|p| words::content_lemmas(p).into_iter().collect())
         .unwrap_or_default();
-    let mut reqs: Vec<Merged> = Vec::new();
+    // Every requirement in input order; merging folds later ones into earlier ones (`None`
+    // once folded). Each requirement is compared with the earlier ones still standing; when it
+    // joins one, the joined item (its wording may have changed) is compared again with the
+    // others before it, so one pass finds every pair that says the same: O(n²) comparisons.
+    let mut items: Vec<Option<Merged>> = Vec::new();
     for (topic, draft) in input.drafts.iter().enumerate() {
         let Some(draft) = draft else { continue };
         for r in &draft.requirements {
             let (mut words, negative) = key(&r.text);
             words.retain(|w| !product.contains(w));
-            let same = reqs.iter().position(|m| {
-                jaccard(&m.words, &words) >= SAME
-                    || (m.negative == negative
-                        && same_set(&m.req.sources, &r.sources)
-                        && m.words.intersection(&words).count() >= SAME_SOURCE_WORDS)
-            });
-            match same {
-                Some(i) => {
-                    let m = &mut reqs[i];
-                    let sources = union(&m.req.sources, &r.sources);
-                    // A changed decision: the later statement wins.
-                    if m.negative != negative && latest(&r.sources) > latest(&m.req.sources) {
-                        m.req = r.clone();
-                        m.words = words;
-                        m.negative = negative;
-                    }
-                    m.req.sources = sources;
-                    m.was.push((topic, r.id.clone()));
-                }
-                None => reqs.push(Merged {
-                    req: r.clone(),
-                    words,
-                    negative,
-                    was: vec![(topic, r.id.clone())],
-                }),
-            }
+            items.push(Some(Merged {
+                said: latest(&r.sources),
+                req: r.clone(),
+                words,
+                negative,
+                meaning: next_meaning.next().copied(),
+                was: vec![(topic, r.id.clone())],
+            }));
         }
     }
+    for j in 0..items.len() {
+        let mut current = j;
+        while let Some(other) = (0..j).find(|&k| {
+            k != current
+                && matches!((&items[k], &items[current]), (Some(a), Some(b)) if a.says_the_same(b))
+        }) {
+            let (keep, fold) = (other.min(current), other.max(current));
+            let Some(folded) = items[fold].take() else {
+                break;
+            };
+            if let Some(kept) = items[keep].as_mut() {
+                kept.absorb(folded);
+            }
+            current = keep;
+        }
+    }
+    let reqs: Vec<Merged> = items.into_iter().flatten().collect();
     let mut out = Draft::default();
     let mut new_id: HashMap<(usize, String), String> = HashMap::new();
-    for (n, m) in reqs.into_iter().enumerate() {
+    for (n, mut m) in reqs.into_iter().enumerate() {
         let id = format!("REQ-{:03}", n + 1);
         for was in m.was {
             new_id.insert(was, id.clone());
         }
+        m.req.sources.sort_by_cached_key(|s| source_key(s, &rank));
         let pattern = pattern_of(&m.req.text);
         out.requirements.push(Requirement {
             id,
@@ -296,6 +386,20 @@ mod tests {
     use super::*;
     use crate::test_support::requirement as req;
 
+    /// Each requirement of `out` as (id, text, sources).
+    fn id_text_sources(out: &Draft) -> Vec<(&str, &str, Vec<&str>)> {
+        out.requirements
+            .iter()
+            .map(|r| {
+                (
+                    r.id.as_str(),
+                    r.text.as_str(),
+                    r.sources.iter().map(String::as_str).collect(),
+                )
+            })
+            .collect()
+    }
+
     fn draft(reqs: Vec<Requirement>, questions: Vec<OpenQuestion>) -> Option<Draft> {
         Some(Draft {
             requirements: reqs,
@@ -349,20 +453,9 @@ mod tests {
             order,
             product: None,
         };
-        let out = merge(&input);
-        let got: Vec<(&str, &str, Vec<&str>)> = out
-            .requirements
-            .iter()
-            .map(|r| {
-                (
-                    r.id.as_str(),
-                    r.text.as_str(),
-                    r.sources.iter().map(String::as_str).collect(),
-                )
-            })
-            .collect();
+        let out = merge(&input, None);
         assert_eq!(
-            got,
+            id_text_sources(&out),
             [
                 (
                     "REQ-001",
@@ -395,10 +488,11 @@ mod tests {
             order: Vec::new(),
             product: None,
         };
-        let out = merge(&input);
+        let out = merge(&input, None);
         assert_eq!(out.requirements.len(), 1);
         assert_eq!(out.requirements[0].text, "The remote shall use rubber.");
-        assert_eq!(out.requirements[0].sources, ["d#9", "a#3"]);
+        // Sources in the order they were said.
+        assert_eq!(out.requirements[0].sources, ["a#3", "d#9"]);
     }
 
     #[test]
@@ -433,7 +527,7 @@ mod tests {
             order: Vec::new(),
             product: Some("the remote control".into()),
         };
-        let texts: Vec<String> = merge(&input)
+        let texts: Vec<String> = merge(&input, None)
             .requirements
             .into_iter()
             .map(|r| r.text)
@@ -445,6 +539,131 @@ mod tests {
                 "The remote control shall have a brightness control.",
                 "The remote control shall have a contrast control.",
             ]
+        );
+    }
+
+    /// A unit vector at `angle` radians from the first axis, in the plane of the first two.
+    fn at(angle: f32) -> Embedding {
+        let mut e = [0.0; aine_embed::DIM];
+        e[0] = angle.cos();
+        e[1] = angle.sin();
+        e
+    }
+
+    #[test]
+    fn the_predicate_leaves_out_the_subject_and_the_negation() {
+        assert_eq!(
+            predicate("The remote control shall not have an LCD display."),
+            "have an LCD display."
+        );
+        assert_eq!(
+            predicate("When the battery is low, the remote SHALL Not beep."),
+            "beep."
+        );
+        assert_eq!(
+            predicate("The remote shall notify the TV."),
+            "notify the TV."
+        );
+        assert_eq!(predicate(" No modal here. "), "No modal here.");
+    }
+
+    #[test]
+    fn requirements_close_in_meaning_are_one_and_the_later_wording_wins() {
+        let input = MergeInput {
+            drafts: vec![
+                draft(
+                    vec![
+                        req(
+                            "REQ-001",
+                            "The remote shall have channel skip buttons.",
+                            &["b#1"],
+                        ),
+                        req("REQ-002", "The remote shall have a mute button.", &["b#2"]),
+                    ],
+                    Vec::new(),
+                ),
+                draft(
+                    vec![req(
+                        "REQ-001",
+                        "The remote shall have buttons to skip straight to a channel.",
+                        &["d#5"],
+                    )],
+                    Vec::new(),
+                ),
+            ],
+            order: Vec::new(),
+            product: Some("the remote".into()),
+        };
+        assert_eq!(
+            predicates(&input),
+            [
+                "have channel skip buttons.",
+                "have a mute button.",
+                "have buttons to skip straight to a channel."
+            ]
+        );
+        // cos(0.5) = 0.878 >= SAME_MEANING; the mute button is orthogonal to both.
+        let meaning = [at(0.0), at(std::f32::consts::FRAC_PI_2), at(0.5)];
+        let out = merge(&input, Some(&meaning));
+        assert_eq!(
+            id_text_sources(&out),
+            [
+                (
+                    "REQ-001",
+                    "The remote shall have buttons to skip straight to a channel.",
+                    vec!["b#1", "d#5"]
+                ),
+                (
+                    "REQ-002",
+                    "The remote shall have a mute button.",
+                    vec!["b#2"]
+                ),
+            ]
+        );
+        // Just below the threshold (cos(0.7) = 0.765) they stay apart; so without embeddings,
+        // or with a list that does not fit the requirements.
+        let apart = [at(0.0), at(std::f32::consts::FRAC_PI_2), at(0.7)];
+        assert_eq!(merge(&input, Some(&apart)).requirements.len(), 3);
+        assert_eq!(merge(&input, None).requirements.len(), 3);
+        assert_eq!(merge(&input, Some(&meaning[..2])).requirements.len(), 3);
+    }
+
+    #[test]
+    fn a_merged_requirement_whose_wording_changed_is_compared_again() {
+        // "variety" is far from "bold" but close to "normal", which joins "bold" first and
+        // gives it its wording: then "variety" joins too.
+        let input = MergeInput {
+            drafts: vec![draft(
+                vec![
+                    req(
+                        "REQ-001",
+                        "The remote shall have a bold colour for the buttons.",
+                        &["c#334"],
+                    ),
+                    req(
+                        "REQ-002",
+                        "The remote shall have buttons in a variety of colours.",
+                        &["d#203"],
+                    ),
+                    req(
+                        "REQ-003",
+                        "The remote shall have normal coloured buttons.",
+                        &["d#216"],
+                    ),
+                ],
+                Vec::new(),
+            )],
+            order: Vec::new(),
+            product: Some("the remote".into()),
+        };
+        let meaning = [at(0.0), at(1.0), at(0.5)];
+        assert_eq!(
+            id_text_sources(&merge(&input, Some(&meaning))),
+            [(
+                "REQ-001",
+                "The remote shall have normal coloured buttons.",
+                vec!["c#334", "d#203", "d#216"]
+            )]
         );
     }
 }

@@ -143,6 +143,62 @@ fn ingest_then_detect_through_the_registry() {
     assert_eq!(out.candidates[0].cues[0], "modal:must");
 }
 
+/// `requirements.merge` through the registry with the real embedding model (pulled by
+/// scripts/test.sh: this fails, not skips, without it): two wordings of one need are one
+/// requirement in the later wording, citing both sentences; a different need stays apart.
+#[test]
+fn merge_joins_requirements_that_mean_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let answer = |text: &str| json!({ "requirements": [{ "text": text }] });
+    let topic = |id: &str, text: &str| {
+        json!({ "id": "T01", "label": "t", "sentences": [{
+            "text": text,
+            "source": { "id": id, "file": "m.txt", "sentence": 0, "start": 0, "end": 1 },
+            "category": "functional", "confidence": 0.9, "cues": [], "topic": "t"
+        }] })
+    };
+    let merged = registry()
+        .get("requirements.merge")
+        .unwrap()
+        .call(
+            json!({
+                "drafts": [
+                    answer("The remote control shall have channel skip buttons."),
+                    answer("The remote control shall have a mute button."),
+                    answer("The remote control shall have buttons to skip straight to a channel."),
+                ],
+                "topics": [
+                    topic("m#1", "We need buttons to skip channels."),
+                    topic("m#2", "A mute button too."),
+                    topic("m#9", "So buttons to go straight to a channel."),
+                ],
+                "product": "the remote control"
+            }),
+            &ctx(dir.path()),
+        )
+        .unwrap();
+    let texts: Vec<(&str, &serde_json::Value)> = merged["requirements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["text"].as_str().unwrap(), &r["sources"]))
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            (
+                "The remote control shall have buttons to skip straight to a channel.",
+                &json!(["m#1", "m#9"])
+            ),
+            (
+                "The remote control shall have a mute button.",
+                &json!(["m#2"])
+            ),
+        ],
+        "(the embedding model must be pulled: scripts/fetch-embed-model.sh)"
+    );
+}
+
 #[test]
 fn contract_and_ingest_errors_come_back_as_errors() {
     let dir = tempfile::tempdir().unwrap();
