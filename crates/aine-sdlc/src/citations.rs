@@ -18,7 +18,7 @@
 //!   requirement about a button grid may not also cite a sentence about the team's process
 //!   ("…come up with a design concept, and we sit here together and do it");
 //! - its polarity matches what it cites: a prohibition ("shall not", "no more than", "without")
-//!   needs a negation cue ([`NEGATIONS`]) within [`NEGATION_WINDOW`] words before a word it
+//!   needs a negation cue ([`NEGATIONS`], or "take away") within [`NEGATION_WINDOW`] words before a word it
 //!   shares with a cited sentence, and a positive item may not rest only on negated words
 //!   (negated before, or dismissed right after: "the power are things that you won't have to
 //!   care about", [`DISMISSALS`]).
@@ -295,6 +295,27 @@ fn negates(word: &str) -> bool {
     w.ends_with("n't") || w.ends_with("n’t") || NEGATIONS.contains(&w)
 }
 
+/// Whether "take away" (`takes`, `taking`, `took`, `taken`) comes before position `i` of
+/// `words` in the same clause (no `,` `.` `;` `?` `!` in between) and at most
+/// [`TAKE_AWAY_WINDOW`] words back: what is taken away is rejected, the whole coordinated
+/// object ("you could take away the LCD panel and the advanced chip together"). `away` alone is
+/// no negation ("right away").
+fn taken_away_before(words: &[String], i: usize) -> bool {
+    const CLAUSE_END: [char; 5] = [',', '.', ';', '?', '!'];
+    let lo = i.saturating_sub(TAKE_AWAY_WINDOW).max(1);
+    (lo..i).any(|j| {
+        words[j].trim_end_matches(CLAUSE_END) == "away"
+            && matches!(
+                words[j - 1].as_str(),
+                "take" | "takes" | "taking" | "took" | "taken"
+            )
+            && !words[j..i].iter().any(|w| w.ends_with(CLAUSE_END))
+    })
+}
+
+/// How many words before a word "take away" still rejects it (within one clause).
+pub const TAKE_AWAY_WINDOW: usize = 12;
+
 /// Verbs with which speakers dismiss what they just named: "the power are things that you
 /// won't have to care about", "teletext, so we don't really need to consider that".
 pub const DISMISSALS: &[&str] = &["bother", "care", "consider", "matter", "worry"];
@@ -328,6 +349,7 @@ fn negated_words(text: &str) -> HashMap<String, bool> {
         let negated = words[i.saturating_sub(NEGATION_WINDOW)..i]
             .iter()
             .any(|w| negates(w))
+            || taken_away_before(&words, i)
             || dismissed(&words, i);
         for stem in stems {
             let entry = out.entry(stem).or_insert(false);
@@ -612,6 +634,16 @@ mod tests {
                 "REQ-001 states what its sources reject: every word it shares with them is negated there"
             ]
         );
+        // ... or from a sentence that takes it away.
+        assert_eq!(
+            polarity_errors(
+                "The remote control shall have a LCD panel and an advanced chip together.",
+                "The other thing could be that um you could take away the LCD panel and the advanced chip together,"
+            ),
+            [
+                "REQ-001 states what its sources reject: every word it shares with them is negated there"
+            ]
+        );
         // Kept: negative decisions and limits.
         for (text, source) in [
             (
@@ -625,6 +657,14 @@ mod tests {
             (
                 "The remote control shall not use rubber.",
                 "I think we're gonna have to skip the rubber.",
+            ),
+            (
+                "The remote control shall not have an advanced chip.",
+                "The other thing could be that um you could take away the LCD panel and the advanced chip together,",
+            ),
+            (
+                "The remote control shall sell for twenty-five Euros.",
+                "Um so I'm wondering right away, is selling twenty five Euros, is that sort of the thi",
             ),
             (
                 "The remote control shall have a long-lasting battery.",
