@@ -19,6 +19,12 @@
 //! a person can check the matching; `--topics` also prints each topic's sentences, the
 //! requirements each model answer drafted, and how the topic ended.
 //!
+//! `--keep DIR` runs in `DIR` (a new or empty folder) and leaves the project and its database
+//! (`local.db`, `template.db`) there; `--replay DIR` runs no workflow: it takes the newest run
+//! of each tier's database in `DIR`, merges its topics' drafts again with today's
+//! `requirements.merge` (by words only, then also by meaning when the embedding model is
+//! pulled) and scores both, so a change to merging is measured on the same drafts in seconds.
+//!
 //! Clean statement checks (issue 12): no speech fillers; no `I`/`we`/`you`; an EARS shape
 //! (`The … shall …`, `When …, the … shall …`, `If …, then the … shall …`, `While …`,
 //! `Where …`); at least three words after `shall` (`not` aside); and not a positive
@@ -58,6 +64,13 @@ pub struct Args {
     /// Also print every topic: its sentences, each model call's verdict, and how it ended.
     #[arg(long)]
     topics: bool,
+    /// Run in this folder (new or empty) and keep the project and its databases there.
+    #[arg(long, conflicts_with = "replay")]
+    keep: Option<PathBuf>,
+    /// Run nothing: merge again and score the newest run of each tier kept in this folder by
+    /// `--keep`.
+    #[arg(long)]
+    replay: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -78,6 +91,8 @@ struct GoldItem {
 #[derive(Debug, Default)]
 struct Row {
     tier: &'static str,
+    /// How the spec was merged, for `--replay` (empty: as the run merged it).
+    way: &'static str,
     requirements: usize,
     questions: usize,
     /// Requirements matching some gold entry.
@@ -108,8 +123,27 @@ pub async fn run(args: &Args) -> Result<()> {
             .with_context(|| format!("reading {}", gold_path.display()))?,
     )
     .with_context(|| format!("{} is not a gold list", gold_path.display()))?;
-    let dir = tempfile::tempdir()?;
-    let project = dir.path();
+    let tiers: Vec<Tier> = match args.tier {
+        Some(t) => vec![t],
+        None => vec![Tier::Template, Tier::Local],
+    };
+    if let Some(dir) = &args.replay {
+        return replay(dir, &tiers, &gold).await;
+    }
+    let temp;
+    let project = match &args.keep {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            if std::fs::read_dir(dir)?.next().is_some() {
+                bail!("--keep {}: the folder is not empty", dir.display());
+            }
+            dir.as_path()
+        }
+        None => {
+            temp = tempfile::tempdir()?;
+            temp.path()
+        }
+    };
     for (name, text) in aine_sdlc::BUNDLED_WORKFLOW_FILES {
         let path = project.join("workflows").join(name);
         std::fs::create_dir_all(path.parent().context("workflow file has a folder")?)?;
@@ -125,16 +159,9 @@ pub async fn run(args: &Args) -> Result<()> {
         .with_context(|| format!("copying {file}"))?;
         sources.push(file);
     }
-    let tiers: Vec<Tier> = match args.tier {
-        Some(t) => vec![t],
-        None => vec![Tier::Template, Tier::Local],
-    };
     let mut rows = Vec::new();
     for tier in tiers {
-        let (name, local) = match tier {
-            Tier::Local => ("local", true),
-            Tier::Template => ("template", false),
-        };
+        let (name, local) = tier.name_and_local();
         if local {
             check_local_model()?;
         }
@@ -159,13 +186,87 @@ pub async fn run(args: &Args) -> Result<()> {
             let journal = rt.store().journal(&run).await?;
             print_topics(&view.steps, &journal)?;
         }
-        let mut row = score(&view.steps, &gold)?;
+        let merged = merged_spec(&view.steps)?;
+        let mut row = score(&view.steps, &merged, &gold)?;
         row.tier = name;
         row.wall_s = wall_s;
         rows.push(row);
     }
     print_table(&rows);
     Ok(())
+}
+
+impl Tier {
+    /// The tier's name (its database is `NAME.db`) and whether it calls the local model.
+    fn name_and_local(self) -> (&'static str, bool) {
+        match self {
+            Tier::Local => ("local", true),
+            Tier::Template => ("template", false),
+        }
+    }
+}
+
+/// `--replay DIR`: the newest run of each tier's database in `dir`, its drafts merged again by
+/// words only and then with the embedding model, each scored.
+async fn replay(dir: &Path, tiers: &[Tier], gold: &Gold) -> Result<()> {
+    let mut rows = Vec::new();
+    for &tier in tiers {
+        let (name, local) = tier.name_and_local();
+        if !dir.join(format!("{name}.db")).exists() {
+            println!("== tier {name}: no {name}.db in {}", dir.display());
+            continue;
+        }
+        let rt = runtime(dir, name, local).await?;
+        let runs = rt
+            .store()
+            .runs(&aine_store::RunFilter {
+                status: None,
+                limit: Some(1),
+            })
+            .await?;
+        let record = runs
+            .first()
+            .with_context(|| format!("{name}.db holds no run"))?;
+        let run = record.id;
+        // Until the run stopped at the review gate.
+        let wall_s = (record.updated_at_ms - record.created_at_ms) as f64 / 1000.0;
+        let view = rt.view(&run).await?;
+        let input: aine_sdlc::merge::MergeInput = serde_json::from_value(json!({
+            "drafts": step(&view.steps, "draft")?.output,
+            "topics": step(&view.steps, "topics")?.output.as_ref().and_then(|o| o.get("topics")),
+            "order": step(&view.steps, "topics")?.output.as_ref().and_then(|o| o.get("order")),
+            "product": gold.product,
+        }))
+        .context("the run's draft and topics outputs are not a merge input")?;
+        let meaning = aine_sdlc::merge::embed_predicates(&input);
+        let ways: [(&'static str, Option<&[aine_embed::Embedding]>); 2] =
+            [("words only", None), ("by meaning too", meaning.as_deref())];
+        for (way, meaning) in ways {
+            if way == "by meaning too" && meaning.is_none() {
+                println!("== {name}, {way}: the embedding model is not pulled");
+                continue;
+            }
+            println!("== tier {name}: run {run}, merged again {way}");
+            let merged = aine_sdlc::merge::merge(&input, meaning);
+            let mut row = score(&view.steps, &merged, gold)?;
+            row.tier = name;
+            row.way = way;
+            row.wall_s = wall_s;
+            rows.push(row);
+        }
+    }
+    print_table(&rows);
+    Ok(())
+}
+
+/// The spec the run's merge step wrote (what the gate reviews).
+fn merged_spec(steps: &[StepView]) -> Result<Draft> {
+    Ok(serde_json::from_value(
+        step(steps, "merge")?
+            .output
+            .clone()
+            .context("the merge step has no output")?,
+    )?)
 }
 
 fn check_local_model() -> Result<()> {
@@ -218,14 +319,9 @@ fn step<'a>(steps: &'a [StepView], id: &str) -> Result<&'a StepView> {
         .with_context(|| format!("the run has no step `{id}`"))
 }
 
-/// Scores the run's merged spec and prints each requirement with its match.
-fn score(steps: &[StepView], gold: &Gold) -> Result<Row> {
-    let merged: Draft = serde_json::from_value(
-        step(steps, "merge")?
-            .output
-            .clone()
-            .context("the merge step has no output")?,
-    )?;
+/// Scores `merged` (the run's spec, or its drafts merged again) and prints each requirement
+/// with its match; the other counts come from the run's `steps`.
+fn score(steps: &[StepView], merged: &Draft, gold: &Gold) -> Result<Row> {
     let sentences: HashMap<String, String> = step(steps, "ingest")?
         .output
         .as_ref()
@@ -444,9 +540,13 @@ fn print_table(rows: &[Row]) {
                 format!("{:.2} ({a}/{b})", a as f64 / b as f64)
             }
         };
+        let tier = if r.way.is_empty() {
+            r.tier.to_owned()
+        } else {
+            format!("{}, merged {}", r.tier, r.way)
+        };
         println!(
-            "| {} | {} | {} | {} | {} | {} | {}/{} | {:.0} s | {} ms | {:.0} s | {} | {} |",
-            r.tier,
+            "| {tier} | {} | {} | {} | {} | {} | {}/{} | {:.0} s | {} ms | {:.0} s | {} | {} |",
             r.requirements,
             r.questions,
             ratio(r.found, r.gold),
