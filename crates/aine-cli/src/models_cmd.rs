@@ -27,7 +27,8 @@ pub fn build_model(config: &ModelConfig) -> Result<Arc<dyn ChatModel>, ModelErro
 }
 
 /// `aine models list`: every configured model with provider, context window, prices and
-/// whether it is usable now (key variable set, local file present).
+/// whether it is usable now (key variable set, local file present), then the folder models of
+/// the catalog (the sentence-embedding model) and whether their files are in the cache.
 pub fn list(models: &aine_runtime::Models, json: bool) -> Result<u8> {
     let rows: Vec<serde_json::Value> = models
         .entries()
@@ -56,6 +57,28 @@ pub fn list(models: &aine_runtime::Models, json: bool) -> Result<u8> {
                 "about": aine_llama::catalog::lookup(name).map(|e| e.description),
             })
         })
+        .chain(aine_llama::catalog::WHEEL_CATALOG.iter().map(|entry| {
+            // A folder model (the sentence-embedding model of `requirements.detect` and
+            // `requirements.merge`): ready when every file is in the cache folder.
+            let dir = aine_llama::pull::cache_dir().join(entry.dir_name);
+            let ready = entry
+                .files
+                .iter()
+                .all(|(_, file, _)| dir.join(file).exists());
+            serde_json::json!({
+                "name": entry.name,
+                "provider": "local",
+                "model": "sentence embeddings",
+                "context_window": null,
+                "max_output_tokens": null,
+                "input_usd_per_mtok": null,
+                "output_usd_per_mtok": null,
+                "api_key_env": null,
+                "path": dir,
+                "ready": ready,
+                "about": entry.description,
+            })
+        }))
         .collect();
     if json {
         output::print_json(&rows)?;

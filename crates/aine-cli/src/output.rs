@@ -554,16 +554,24 @@ pub fn done_steps(view: &RunView) -> usize {
         .count()
 }
 
-/// Draws a progress bar over a run's steps on stderr (hidden when not a terminal or in JSON
-/// mode).
+/// Shows a run's progress on stderr: a bar over its steps on a terminal; elsewhere (a log, CI)
+/// one line per finished step and per tenth of a `for_each` step's elements, so long work is
+/// not silent. Nothing in JSON mode.
 #[derive(Debug)]
 pub struct Progress {
     bar: ProgressBar,
+    /// Whether to write plain lines (stderr is not a terminal and the output is not JSON).
+    lines: bool,
+    started: std::time::Instant,
+    /// Elements finished in the current `for_each` step.
+    elements: AtomicUsize,
 }
 
 impl Progress {
-    /// A bar over `steps` steps of which `done` are already done.
+    /// A bar over `steps` steps of which `done` are already done (`hidden`: JSON mode).
     pub fn new(steps: usize, done: usize, hidden: bool) -> Self {
+        use std::io::IsTerminal;
+        let lines = !hidden && !std::io::stderr().is_terminal();
         let bar = ProgressBar::with_draw_target(
             Some(steps as u64),
             if hidden {
@@ -579,7 +587,19 @@ impl Progress {
         }
         bar.set_position(done as u64);
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
-        Self { bar }
+        Self {
+            bar,
+            lines,
+            started: std::time::Instant::now(),
+            elements: AtomicUsize::new(0),
+        }
+    }
+
+    /// Writes `line` with the time since the start, when plain lines are wanted.
+    fn line(&self, line: &str) {
+        if self.lines {
+            eprintln!("[{:>6.1} s] {line}", self.started.elapsed().as_secs_f64());
+        }
     }
 
     pub fn finish(&self) {
@@ -615,6 +635,25 @@ impl Observer for Progress {
                 "{step}: {}/{of} done (last: {})",
                 element + 1,
                 outcome.kind()
+            ));
+            let done = self.elements.fetch_add(1, Ordering::Relaxed) + 1;
+            let every = (*of as usize / 10).max(1);
+            if done.is_multiple_of(every) || done == *of as usize {
+                self.line(&format!("{step}: {done}/{of} elements done"));
+            }
+        }
+        if let Event::StepFinished {
+            step,
+            outcome,
+            duration_ms,
+            ..
+        } = &entry.event
+        {
+            self.elements.store(0, Ordering::Relaxed);
+            self.line(&format!(
+                "{step}: {} in {}",
+                outcome.kind(),
+                duration(*duration_ms)
             ));
         }
         if matches!(
@@ -819,7 +858,10 @@ pub fn print_models(rows: &[Value]) {
             vec![
                 text(&r["name"]),
                 text(&r["provider"]),
-                r["context_window"].to_string(),
+                match &r["context_window"] {
+                    Value::Null => "-".to_owned(),
+                    n => n.to_string(),
+                },
                 format!(
                     "{} / {}",
                     text(&r["input_usd_per_mtok"]),

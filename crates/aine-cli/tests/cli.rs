@@ -155,3 +155,69 @@ fn the_cli_and_the_api_list_runs_gates_and_audit_in_one_shape() {
     let _ = server.kill();
     let _ = server.wait();
 }
+
+/// `aine models list` names the sentence-embedding model with whether its files are in the
+/// cache (`$XDG_CACHE_HOME/aine/models/all-minilm-l6-v2`), beside the chat models.
+#[test]
+fn models_list_shows_the_embedding_model_and_whether_it_is_pulled() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let list = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_aine"))
+            .current_dir(dir.path())
+            .args(["models", "list", "--json"])
+            .env("XDG_CACHE_HOME", cache.path())
+            .env_remove("AINE_DB")
+            .output()
+            .unwrap()
+    };
+    let embedding = |rows: &Value| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == "local/all-minilm-l6-v2")
+            .cloned()
+            .expect("the list names local/all-minilm-l6-v2")
+    };
+    let rows = json(&list());
+    assert!(
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["name"] == "local/qwen2.5-coder-1.5b"),
+        "{rows}"
+    );
+    let row = embedding(&rows);
+    assert_eq!(row["ready"], false, "{row}");
+    assert!(
+        row["about"].as_str().unwrap().contains("Apache-2.0"),
+        "{row}"
+    );
+
+    let folder = cache.path().join("aine/models/all-minilm-l6-v2");
+    std::fs::create_dir_all(&folder).unwrap();
+    for file in ["config.json", "tokenizer.json", "model.safetensors"] {
+        std::fs::write(folder.join(file), "x").unwrap();
+    }
+    let row = embedding(&json(&list()));
+    assert_eq!(row["ready"], true, "{row}");
+    assert_eq!(row["path"], folder.to_str().unwrap());
+}
+
+/// Off a terminal (a log, CI), `aine run` writes one progress line per finished step to
+/// stderr, so long work is not silent; `--json` writes none.
+#[test]
+fn run_writes_progress_lines_when_stderr_is_not_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert_eq!(aine(d, &["init"]).status.code(), Some(0));
+    let wf = "workflows/example.workflow.yaml";
+    let out = aine(d, &["run", wf, "--input", "name=Ada"]);
+    let (_, stderr) = text(&out);
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with('[')).collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    assert!(lines[0].contains("greet: ok in"), "{stderr}");
+    assert!(lines[1].contains("record: ok in"), "{stderr}");
+    let out = aine(d, &["run", wf, "--input", "name=Ada", "--json"]);
+    assert!(!text(&out).1.contains("greet: ok in"), "{:?}", text(&out));
+}
