@@ -43,10 +43,22 @@ impl RetryPolicy {
     /// the provider asked to wait longer than `max_retry_after`. `unit` in `[0, 1]` is the jitter
     /// draw (0 → half the backoff, 1 → the full backoff).
     pub fn delay_after(&self, attempt: u32, error: &ModelError, unit: f64) -> Option<Duration> {
-        if !error.is_retryable() || attempt >= self.max_attempts {
+        self.delay(attempt, error.is_retryable(), error.retry_after(), unit)
+    }
+
+    /// [`RetryPolicy::delay_after`] for an error already reduced to whether it is `retryable`
+    /// and the `retry_after` delay the provider asked for (as a journal records them).
+    pub fn delay(
+        &self,
+        attempt: u32,
+        retryable: bool,
+        retry_after: Option<Duration>,
+        unit: f64,
+    ) -> Option<Duration> {
+        if !retryable || attempt >= self.max_attempts {
             return None;
         }
-        if let Some(wait) = error.retry_after() {
+        if let Some(wait) = retry_after {
             return (wait <= self.max_retry_after).then_some(wait);
         }
         let exponent = attempt.saturating_sub(1).min(30);

@@ -1,9 +1,19 @@
 //! Time, injected: the only place the runtime reads a clock.
 
-/// A source of wall-clock time in milliseconds since the Unix epoch.
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+/// A source of wall-clock time in milliseconds since the Unix epoch, and of waiting.
 pub trait Clock: Send + Sync + std::fmt::Debug {
     /// Now, in milliseconds since the Unix epoch.
     fn now_ms(&self) -> i64;
+
+    /// Waits `duration` (a retry's backoff). Default: tokio's timer. A test clock may return at
+    /// once and record the wait.
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(tokio::time::sleep(duration))
+    }
 }
 
 /// The system clock.

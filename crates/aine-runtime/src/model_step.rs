@@ -8,21 +8,26 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aine_models::{ChatRequest, Message, Role};
+use aine_models::{ChatRequest, Message, RetryPolicy, Role};
 use aine_types::{CallResult, Event, Outcome, Spend, StepId, Usd};
 use aine_workflow::{Budget, Escalation, ModelStep, Workflow};
 use serde_json::{Value, json};
 
 use crate::builtin::{Builtin, BuiltinContext, CheckOutput};
+use crate::clock::Clock;
 use crate::ledger::{Books, Ledger};
 use crate::models::Models;
 
-/// Retries of a retryable provider error on the same model before falling back to the next.
-const MAX_RETRIES: u32 = 2;
-/// Backoff before retry `n` (1-based) when the provider gives no `Retry-After`: 500 ms × 2^(n-1).
-const BASE_BACKOFF: Duration = Duration::from_millis(500);
-/// The longest `Retry-After` honoured; longer waits fall back to the next model instead.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
+/// How a retryable provider error is retried on the same model before the route falls back to
+/// the next: 3 attempts in all, equal-jitter backoff from 500 ms doubling up to 8 s when the
+/// provider sends no `Retry-After`, a `Retry-After` honoured up to 30 s (a longer one falls
+/// back at once). Waits go through the runtime's [`Clock`]; replayed calls do not wait.
+pub const RETRY_POLICY: RetryPolicy = RetryPolicy {
+    max_attempts: 3,
+    initial_backoff: Duration::from_millis(500),
+    max_backoff: Duration::from_secs(8),
+    max_retry_after: Duration::from_secs(30),
+};
 /// Output tokens asked for when the step sets no `max_output_tokens`.
 pub const DEFAULT_MAX_OUTPUT_TOKENS: u64 = 1024;
 
@@ -228,6 +233,8 @@ pub(crate) struct ModelRun<'a> {
     pub prompt: String,
     /// The step's check builtin, when it names one.
     pub check: Option<&'a Checker>,
+    /// The runtime's clock: call latencies and retry waits.
+    pub clock: &'a dyn Clock,
 }
 
 impl ModelRun<'_> {
@@ -286,17 +293,17 @@ impl ModelRun<'_> {
                         retryable,
                         retry_after_ms,
                     } => {
-                        let retry_after = Duration::from_millis(retry_after_ms.unwrap_or(0));
-                        if retryable && retry < MAX_RETRIES && retry_after <= MAX_RETRY_AFTER {
+                        let wait = RETRY_POLICY.delay(
+                            retry + 1,
+                            retryable,
+                            retry_after_ms.map(Duration::from_millis),
+                            rand::random::<f64>(),
+                        );
+                        if let Some(wait) = wait {
                             retry += 1;
-                            let wait = if retry_after.is_zero() {
-                                BASE_BACKOFF * 2u32.pow(retry - 1)
-                            } else {
-                                retry_after
-                            };
                             // Replayed calls need no wait: they already happened.
                             if next_call > recorded.len() {
-                                tokio::time::sleep(wait).await;
+                                self.clock.sleep(wait).await;
                             }
                             reason = format!("retry {retry} on `{name}` after {kind}");
                             continue;
@@ -465,10 +472,9 @@ impl ModelRun<'_> {
                     books.reserve(worst);
                     drop(books);
                     announce = true;
-                    let started = std::time::Instant::now();
+                    let started = self.clock.now_ms();
                     let answer = model.complete(request).await;
-                    let latency_ms =
-                        u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                    let latency_ms = u64::try_from(self.clock.now_ms() - started).unwrap_or(0);
                     ledger.lock().await.release(worst);
                     match answer {
                         Ok(response) => {

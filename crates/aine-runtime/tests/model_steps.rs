@@ -139,6 +139,34 @@ async fn setup(
     models: &[Arc<ScriptedModel>],
     usd_per_mtok: &str,
 ) -> (TempDir, Runtime) {
+    setup_with_clock(workflow, models, usd_per_mtok, Arc::new(SystemClock)).await
+}
+
+/// The system's time, but waits return at once and are recorded (retry backoff).
+#[derive(Debug, Default)]
+struct NoWaitClock {
+    waits: std::sync::Mutex<Vec<std::time::Duration>>,
+}
+
+impl aine_runtime::Clock for NoWaitClock {
+    fn now_ms(&self) -> i64 {
+        SystemClock.now_ms()
+    }
+    fn sleep(
+        &self,
+        duration: std::time::Duration,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
+        self.waits.lock().unwrap().push(duration);
+        Box::pin(std::future::ready(()))
+    }
+}
+
+async fn setup_with_clock(
+    workflow: &str,
+    models: &[Arc<ScriptedModel>],
+    usd_per_mtok: &str,
+    clock: Arc<dyn aine_runtime::Clock>,
+) -> (TempDir, Runtime) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("wf.workflow.yaml"), workflow).unwrap();
     std::fs::write(
@@ -175,13 +203,8 @@ async fn setup(
                 })
         }),
     );
-    let rt = Runtime::new(
-        store,
-        Arc::new(registry()),
-        Arc::new(config),
-        Arc::new(SystemClock),
-    )
-    .with_models(Arc::new(models));
+    let rt = Runtime::new(store, Arc::new(registry()), Arc::new(config), clock)
+        .with_models(Arc::new(models));
     (dir, rt)
 }
 
@@ -274,16 +297,21 @@ async fn unsure_and_prose_escalate_along_the_route() {
     assert_eq!(escalations, 2);
 }
 
+/// Retries wait through the runtime's clock (issue 18): the provider's `Retry-After` as sent,
+/// else `RETRY_POLICY`'s jittered backoff (500 ms, then 1 s, each scaled by 0.5 to 1); no real
+/// time passes here.
 #[tokio::test]
 async fn provider_errors_retry_then_fall_back() {
     let flaky = scripted(
         "t/flaky",
         &[Reply::RateLimited, Reply::Text(r#"{"title": "ok"}"#)],
     );
-    let (dir, rt) = setup(
+    let clock = Arc::new(NoWaitClock::default());
+    let (dir, rt) = setup_with_clock(
         &workflow("t/flaky", "", ""),
         std::slice::from_ref(&flaky),
         "0",
+        clock.clone(),
     )
     .await;
     let (run, summary) = run_once(&dir, &rt).await;
@@ -300,11 +328,19 @@ async fn provider_errors_retry_then_fall_back() {
         "t/down",
         &[Reply::ServerError, Reply::ServerError, Reply::ServerError],
     );
+    assert_eq!(
+        *clock.waits.lock().unwrap(),
+        [std::time::Duration::from_millis(1)],
+        "the Retry-After the provider sent"
+    );
+
     let backup = scripted("t/backup", &[Reply::Text(r#"{"title": "backup"}"#)]);
-    let (dir, rt) = setup(
+    let clock = Arc::new(NoWaitClock::default());
+    let (dir, rt) = setup_with_clock(
         &workflow("t/down, t/backup", "", ""),
         &[down.clone(), backup],
         "0",
+        clock.clone(),
     )
     .await;
     let (run, summary) = run_once(&dir, &rt).await;
@@ -320,6 +356,11 @@ async fn provider_errors_retry_then_fall_back() {
             .starts_with("fallback after `t/down` failed (server_error)"),
         "{c:?}"
     );
+    let waits = clock.waits.lock().unwrap().clone();
+    assert_eq!(waits.len(), 2, "{waits:?}");
+    let ms = |d: std::time::Duration| d.as_millis();
+    assert!((250..=500).contains(&ms(waits[0])), "{waits:?}");
+    assert!((500..=1000).contains(&ms(waits[1])), "{waits:?}");
 }
 
 /// Issue 14: a panic inside a step ends the step `failed` with the reason, and the run `failed`,

@@ -171,6 +171,7 @@ impl Runtime {
                     model_step: m,
                     prompt,
                     check: check.as_ref(),
+                    clock: self.clock.as_ref(),
                 };
                 let (outcome, why) = match model_run.execute(ledger).await? {
                     StepResult::Outcome(outcome, why) => (outcome, why),
