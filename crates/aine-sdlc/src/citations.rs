@@ -18,10 +18,10 @@
 //!   requirement about a button grid may not also cite a sentence about the team's process
 //!   ("…come up with a design concept, and we sit here together and do it");
 //! - its polarity matches what it cites: a prohibition ("shall not", "no more than", "without")
-//!   needs a negation cue ([`NEGATIONS`], or "take away") within [`NEGATION_WINDOW`] words before a word it
-//!   shares with a cited sentence, and a positive item may not rest only on negated words
-//!   (negated before, or dismissed right after: "the power are things that you won't have to
-//!   care about", [`DISMISSALS`]).
+//!   needs a negation cue ([`NEGATIONS`]) within [`NEGATION_WINDOW`] words before a word it
+//!   shares with a cited sentence (or "take away" earlier in the clause), and a positive item
+//!   may not rest only on negated words (negated before, taken away, or dismissed right after:
+//!   "the power are things that you won't have to care about", [`DISMISSALS`]).
 //!   That is how "I think you still need a battery" turned into "The remote control shall not
 //!   have a battery." is caught, and "we don't need to worry about teletext" into "The remote
 //!   control shall provide teletext.".
