@@ -200,9 +200,12 @@ pub const LEXICONS: &[(Category, &[&str])] = &[
             "simultaneously",
             "growth",
             "grow",
-            "increase",
+            // Not "increase" or "volume" alone: "increase the volume" is a remote control's
+            // sound, not load.
+            "increase to",
             "capacity",
-            "volume",
+            "volume of",
+            "volumes of",
             "expand",
             "expansion",
             "number of users",
