@@ -239,13 +239,13 @@ async fn replay(dir: &Path, tiers: &[Tier], gold: &Gold) -> Result<()> {
         }))
         .context("the run's draft and topics outputs are not a merge input")?;
         let meaning = aine_sdlc::merge::embed_predicates(&input);
-        let ways: [(&'static str, Option<&[aine_embed::Embedding]>); 2] =
-            [("words only", None), ("by meaning too", meaning.as_deref())];
+        let mut ways: Vec<(&'static str, Option<&[aine_embed::Embedding]>)> =
+            vec![("words only", None)];
+        match meaning.as_deref() {
+            Some(m) => ways.push(("by meaning too", Some(m))),
+            None => println!("== {name}: the embedding model is not pulled; words only"),
+        }
         for (way, meaning) in ways {
-            if way == "by meaning too" && meaning.is_none() {
-                println!("== {name}, {way}: the embedding model is not pulled");
-                continue;
-            }
             println!("== tier {name}: run {run}, merged again {way}");
             let merged = aine_sdlc::merge::merge(&input, meaning);
             let mut row = score(&view.steps, &merged, gold)?;
