@@ -374,13 +374,14 @@ fn score(steps: &[StepView], merged: &Draft, gold: &Gold) -> Result<Row> {
             .map(|&g| gold.requirements[g].id.as_str())
             .collect();
         println!(
-            "  {} {:<7} {:<60} {}{}",
+            "  {} {:<7} {:<13} {:<60} {}{}",
             r.id,
             if label.is_empty() {
                 "-".to_owned()
             } else {
                 label.join(",")
             },
+            format!("{:?}", r.category),
             r.text,
             r.sources.join(" "),
             if problems.is_empty() {
