@@ -56,10 +56,8 @@ pub struct MergeInput {
     /// One draft per topic, in topic order (`null` for a topic without one).
     pub drafts: Vec<Option<Draft>>,
     /// Source ref ids in time order (`requirements.topics`' `order`).
-    #[serde(default)]
     pub order: Vec<String>,
     /// What the product is (`the remote control`); its words do not count as shared.
-    #[serde(default)]
     pub product: Option<String>,
 }
 
@@ -185,7 +183,13 @@ pub fn embed_predicates(input: &MergeInput) -> Option<Vec<Embedding>> {
 /// [`predicates`] entry ([`embed_predicates`]); `None` (or a list of another length) compares
 /// words only.
 pub fn merge(input: &MergeInput, meaning: Option<&[Embedding]>) -> Draft {
-    let meaning = meaning.filter(|m| m.len() == predicates(input).len());
+    let requirements: usize = input
+        .drafts
+        .iter()
+        .flatten()
+        .map(|d| d.requirements.len())
+        .sum();
+    let meaning = meaning.filter(|m| m.len() == requirements);
     let mut next_meaning = meaning.into_iter().flatten();
     let rank: HashMap<&str, usize> = input
         .order
