@@ -453,3 +453,103 @@ async fn recovery_folds_each_run_against_the_workflow_it_started_with() {
         );
     }
 }
+
+/// A clock that, once armed, appends an event to a run's journal the next time the runtime
+/// reads the time: another writer committing between a decision's read of the journal and its
+/// own append.
+#[derive(Debug, Default)]
+struct InterruptingClock {
+    store: std::sync::OnceLock<Store>,
+    armed: std::sync::Mutex<Option<(aine_types::RunId, Event)>>,
+}
+
+impl aine_runtime::Clock for InterruptingClock {
+    fn now_ms(&self) -> i64 {
+        let armed = self.armed.lock().unwrap().take();
+        if let Some((run, event)) = armed {
+            let store = self.store.get().unwrap();
+            tokio::task::block_in_place(|| {
+                tokio::runtime::Handle::current().block_on(async {
+                    let next = store.run(&run).await.unwrap().last_seq + 1;
+                    store
+                        .append(&run, next, &[event], SystemClock.now_ms())
+                        .await
+                        .unwrap();
+                });
+            });
+        }
+        SystemClock.now_ms()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decision_that_meets_another_writer_says_what_happened() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("aine.toml"), CONFIG).unwrap();
+    std::fs::write(
+        dir.path().join("wf.workflow.yaml"),
+        GATED.replace("when: \"inputs.who != 'skip'\"", "reviews: a"),
+    )
+    .unwrap();
+    let config = Config::load_dir(dir.path()).unwrap();
+    let store = Store::open(&config.database, &StoreOptions::default())
+        .await
+        .unwrap();
+    let clock = Arc::new(InterruptingClock::default());
+    clock.store.set(store.clone()).unwrap();
+    let rt = Runtime::new(
+        store,
+        Arc::new(aine_runtime::core_registry().unwrap()),
+        Arc::new(config),
+        clock.clone(),
+    );
+    let waiting_run = || async {
+        let run = rt
+            .start(&dir.path().join("wf.workflow.yaml"), json!({"who": "x"}))
+            .await
+            .unwrap()
+            .id();
+        let gate = rt.drive(&run, &Quiet).await.unwrap().waiting.unwrap().gate;
+        (run, gate)
+    };
+
+    // root decides the gate while alice's decision is being recorded: alice hears who won.
+    let (run, gate) = waiting_run().await;
+    *clock.armed.lock().unwrap() = Some((
+        run,
+        Event::GateDecided {
+            step: StepId::new("g").unwrap(),
+            gate,
+            decision: Decision::Reject,
+            by: person("root"),
+            reason: "first".to_owned(),
+        },
+    ));
+    let err = rt
+        .decide(&gate, &person("alice"), Decision::Approve, "second")
+        .await
+        .unwrap_err();
+    assert!(clock.armed.lock().unwrap().is_none(), "the clock fired");
+    assert!(
+        matches!(&err, Error::GateNotOpen { detail, .. } if detail == "already decided: reject by root"),
+        "{err}"
+    );
+
+    // Another writer appended something else: the gate is still open, and nobody decided it.
+    let (run, gate) = waiting_run().await;
+    *clock.armed.lock().unwrap() = Some((
+        run,
+        Event::RunFinished {
+            status: RunStatus::Failed,
+            why: "stopped by an operator".to_owned(),
+        },
+    ));
+    let err = rt
+        .decide(&gate, &person("alice"), Decision::Approve, "fine")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Store(aine_store::Error::Conflict { .. })),
+        "{err}"
+    );
+}

@@ -43,6 +43,10 @@ impl Runtime {
 
     /// [`Runtime::decide`], telling `observer` about the journaled decision (telemetry ends
     /// the gate's span with it).
+    ///
+    /// When another writer appended to the run between this reading its journal and appending
+    /// the decision: [`Error::GateNotOpen`] saying who decided the gate, or the store's
+    /// conflict when the gate is still open.
     pub async fn decide_observed(
         &self,
         gate: &GateId,
@@ -104,14 +108,16 @@ impl Runtime {
         };
         let mut journal = self.journal(record.run, &workflow, observer, &mut next_seq);
         journal.record(&mut state, event)?;
-        journal.flush().await.map_err(|e| match e {
-            Error::Store(aine_store::Error::Conflict { .. }) => Error::GateNotOpen {
-                gate: *gate,
-                detail: "decided by someone else a moment ago".to_owned(),
-            },
-            other => other,
-        })?;
-        Ok(record.run)
+        match journal.flush().await {
+            // Another writer appended since the journal was read. A decision on this gate
+            // closed it: say whose. Anything else (today's engine appends nothing else while a
+            // run waits at a gate) stays the store's conflict, which says to reload and retry.
+            Err(conflict @ Error::Store(aine_store::Error::Conflict { .. })) => {
+                self.open_gate(gate).await?;
+                Err(conflict)
+            }
+            other => other.map(|()| record.run),
+        }
     }
 
     /// The output contract of a builtin or model step.
