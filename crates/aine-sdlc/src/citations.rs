@@ -138,7 +138,7 @@ pub fn check(input: &CitationsInput) -> Vec<String> {
     }
     errors.extend(speech(&input.answer));
     let cited = Cited::new(input);
-    errors.extend(only_the_product_shared(input, &cited));
+    errors.extend(only_name_or_numbers_shared(input, &cited));
     errors.extend(unrelated_sources(input, &cited));
     errors.extend(polarity(input, &cited));
     errors
@@ -182,7 +182,7 @@ fn speech(answer: &Draft) -> Vec<String> {
     errors
 }
 
-/// The refs among `sources` whose sentence shares a content word (the product's name aside)
+/// The refs among `sources` whose sentence shares a content word (the product's name and numbers aside)
 /// with `text`; refs that are not candidates are kept (another rule reports them).
 pub(crate) fn related_sources(
     input: &CitationsInput,
@@ -221,7 +221,7 @@ fn unrelated_sources(input: &CitationsInput, cited: &Cited<'_>) -> Vec<String> {
         if !unrelated.is_empty() && unrelated.len() < sources.len() {
             for r in unrelated {
                 errors.push(format!(
-                    "{id} cites `{r}`, which shares no content word with it (the product's name aside)"
+                    "{id} cites `{r}`, which shares no content word with it (the product's name and numbers aside)"
                 ));
             }
         }
@@ -253,7 +253,14 @@ impl<'a> Cited<'a> {
         }
     }
 
-    /// Whether the candidate `r` shares a content word other than the product's name with
+    /// Whether a content word shared by an item and its source ties them together: not a
+    /// word of the product's name (every requirement holds it) nor a number (any sentence
+    /// may hold one).
+    fn is_evidence(&self, word: &str) -> bool {
+        !self.product.contains(word) && !crate::detect::words::is_number(word)
+    }
+
+    /// Whether the candidate `r` shares a content word that [`Cited::is_evidence`] with
     /// `text`; a ref that is not a candidate counts as sharing (it is reported as unknown).
     fn shares(&self, text: &str, r: &str) -> bool {
         let Some(theirs) = self.text_of.get(r) else {
@@ -262,7 +269,7 @@ impl<'a> Cited<'a> {
         let theirs: HashSet<String> = aine_lint::content_words(theirs).into_iter().collect();
         aine_lint::content_words(text)
             .into_iter()
-            .any(|w| !self.product.contains(&w) && theirs.contains(&w))
+            .any(|w| self.is_evidence(&w) && theirs.contains(&w))
     }
 
     /// The texts of the refs in `sources` that are candidates.
@@ -394,11 +401,10 @@ fn polarity(input: &CitationsInput, cited: &Cited<'_>) -> Vec<String> {
     errors
 }
 
-/// Items that share content words with what they cite, but only words of the product's name.
-fn only_the_product_shared(input: &CitationsInput, cited: &Cited<'_>) -> Vec<String> {
-    if cited.product.is_empty() {
-        return Vec::new();
-    }
+/// Items that share content words with what they cite, but only words of the product's name
+/// or numbers: "Maybe closer to three even or two and a half." is no evidence for a copied
+/// example's "… shall have a water tank of at least two litres." (AMI ES2002d, 2026-12-07).
+fn only_name_or_numbers_shared(input: &CitationsInput, cited: &Cited<'_>) -> Vec<String> {
     let words =
         |text: &str| -> HashSet<String> { aine_lint::content_words(text).into_iter().collect() };
     let items = traced_items(&input.answer);
@@ -407,10 +413,10 @@ fn only_the_product_shared(input: &CitationsInput, cited: &Cited<'_>) -> Vec<Str
         let mine = words(text);
         let theirs: HashSet<String> = cited.texts(sources).flat_map(words).collect();
         let shared: Vec<&String> = mine.intersection(&theirs).collect();
-        if !shared.is_empty() && shared.iter().all(|w| cited.product.contains(*w)) {
+        if !shared.is_empty() && !shared.iter().any(|w| cited.is_evidence(w)) {
             let refs: Vec<String> = sources.iter().map(|r| format!("`{r}`")).collect();
             errors.push(format!(
-                "{id} shares only the product's name with its sources ({})",
+                "{id} shares only the product's name or numbers with its sources ({})",
                 refs.join(", ")
             ));
         }
@@ -732,7 +738,14 @@ mod tests {
                 "The remote control shall not have speech recognition.",
                 "We're gonna need to put in a really good battery so people don't have to charge their r remote control every few days."
             ),
-            ["REQ-001 shares only the product's name with its sources (`ES2002a#98`)"]
+            ["REQ-001 shares only the product's name or numbers with its sources (`ES2002a#98`)"]
+        );
+        assert_eq!(
+            polarity_errors(
+                "The remote control shall have a water tank of at least two litres.",
+                "Maybe closer to three even or two and a half."
+            ),
+            ["REQ-001 shares only the product's name or numbers with its sources (`ES2002a#98`)"]
         );
     }
 
@@ -750,7 +763,7 @@ mod tests {
             answer,
             candidates(),
             &[
-                "REQ-001 cites `ES2002a#98`, which shares no content word with it (the product's name aside)",
+                "REQ-001 cites `ES2002a#98`, which shares no content word with it (the product's name and numbers aside)",
             ],
         );
         // The template's salvage keeps the item, citing only the sentence it rests on.
