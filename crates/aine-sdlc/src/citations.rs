@@ -182,8 +182,8 @@ fn speech(answer: &Draft) -> Vec<String> {
     errors
 }
 
-/// The refs among `sources` whose sentence shares a content word (the product's name and numbers aside)
-/// with `text`; refs that are not candidates are kept (another rule reports them).
+/// The refs among `sources` whose sentence shares a content word with `text` (the product's
+/// name and numbers aside); refs that are not candidates are kept (another rule reports them).
 pub(crate) fn related_sources(
     input: &CitationsInput,
     text: &str,
