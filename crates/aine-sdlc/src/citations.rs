@@ -342,9 +342,41 @@ fn dismissed(words: &[String], i: usize) -> bool {
     })
 }
 
+/// Phrases with which speakers write off what their clause names as out of date: "the
+/// company's decided that teletext is outdated", "Mac iPod is sort of last year's because it's
+/// very hard and sort of glassy and glossy" (AMI ES2002b, ES2002c).
+pub const DISPARAGING: &[&str] = &[
+    "outdated",
+    "out of date",
+    "out-of-date",
+    "old-fashioned",
+    "obsolete",
+    "last year's",
+];
+
+/// Whether the clause of `words` that holds position `i` (bounded by `,` `.` `;` `?` `!`)
+/// holds one of [`DISPARAGING`]: every word of that clause is written off.
+fn disparaged(words: &[String], i: usize) -> bool {
+    const CLAUSE_END: [char; 5] = [',', '.', ';', '?', '!'];
+    let ends = |w: &String| w.ends_with(CLAUSE_END);
+    let start = words[..i].iter().rposition(ends).map_or(0, |j| j + 1);
+    let end = words[i..]
+        .iter()
+        .position(ends)
+        .map_or(words.len(), |j| i + j + 1);
+    let clause: Vec<&str> = words[start..end]
+        .iter()
+        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'' && c != '-'))
+        .collect();
+    let clause = format!(" {} ", clause.join(" ").replace('’', "'"));
+    DISPARAGING
+        .iter()
+        .any(|p| clause.contains(&format!(" {p} ")))
+}
+
 /// For each content word (stem) of `text`, whether some occurrence of it is negated: a
-/// negation cue precedes it within [`NEGATION_WINDOW`] words, or the speaker dismisses it
-/// right after ([`dismissed`]).
+/// negation cue precedes it within [`NEGATION_WINDOW`] words, the speaker dismisses it right
+/// after ([`dismissed`]), or its clause writes it off ([`disparaged`]).
 fn negated_words(text: &str) -> HashMap<String, bool> {
     let words: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
     let mut out: HashMap<String, bool> = HashMap::new();
@@ -357,7 +389,8 @@ fn negated_words(text: &str) -> HashMap<String, bool> {
             .iter()
             .any(|w| negates(w))
             || taken_away_before(&words, i)
-            || dismissed(&words, i);
+            || dismissed(&words, i)
+            || disparaged(&words, i);
         for stem in stems {
             let entry = out.entry(stem).or_insert(false);
             *entry = *entry || negated;
@@ -727,6 +760,38 @@ mod tests {
             [
                 "REQ-001 is speech, not a requirement statement (`gonna`, `uh`): state what the product shall be or do",
                 "REQ-003 is speech, not a requirement statement (`you`): state what the product shall be or do",
+            ]
+        );
+    }
+
+    #[test]
+    fn what_a_clause_writes_off_as_out_of_date_is_rejected() {
+        let ipod = "I'm thinking however Mac iPod is sort of last year's because it's very hard and sort of glassy and glossy, so I'm thinking if we imagine that we're taking some of the features of a Mac iPod and we're then making it s more of like a more of like a comfortable type of or more of like a maybe more vibrant to friendly thing to have.";
+        assert_eq!(
+            polarity_errors(
+                "The remote control shall have a glassy and glossy finish.",
+                ipod
+            ),
+            [
+                "REQ-001 states what its sources reject: every word it shares with them is negated there"
+            ]
+        );
+        // The next clause of the same sentence is not written off.
+        assert!(
+            polarity_errors(
+                "The remote control shall have a comfortable and friendly design.",
+                ipod
+            )
+            .is_empty()
+        );
+        let teletext = "The first one is that um uh the company's decided that teletext is outdated uh because of how popular the internet is.";
+        assert!(
+            polarity_errors("The remote control shall not provide teletext.", teletext).is_empty()
+        );
+        assert_eq!(
+            polarity_errors("The remote control shall provide teletext.", teletext),
+            [
+                "REQ-001 states what its sources reject: every word it shares with them is negated there"
             ]
         );
     }
