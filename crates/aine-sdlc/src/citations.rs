@@ -137,6 +137,7 @@ pub fn check(input: &CitationsInput) -> Vec<String> {
         }
     }
     errors.extend(speech(&input.answer));
+    errors.extend(vague(&input.answer));
     let cited = Cited::new(input);
     errors.extend(only_name_or_numbers_shared(input, &cited));
     errors.extend(unrelated_sources(input, &cited));
@@ -174,6 +175,34 @@ fn speech(answer: &Draft) -> Vec<String> {
             let quoted: Vec<String> = found.iter().map(|w| format!("`{w}`")).collect();
             errors.push(format!(
                 "{} is speech, not a requirement statement ({}): state what the product shall be or do",
+                r.id,
+                quoted.join(", ")
+            ));
+        }
+    }
+    errors
+}
+
+/// Words with which speech names a thing without saying what it is; a requirement that holds
+/// one leaves its object open ("The remote control shall have a square thing.", "a shape that
+/// resembles an apple or something similar"). The vague-terms smell of ISO/IEC/IEEE
+/// 29148:2018 §5.2.7 (the linter reports the same family on a published spec).
+pub const VAGUE_WORDS: &[&str] = &["thing", "things", "stuff", "something", "whatever", "etc"];
+
+/// Requirements that name what they require only vaguely: a word of [`VAGUE_WORDS`].
+fn vague(answer: &Draft) -> Vec<String> {
+    let mut errors = Vec::new();
+    for r in &answer.requirements {
+        let lower = r.text.to_lowercase();
+        let mut found: Vec<&str> = lower
+            .split(|c: char| !c.is_alphanumeric())
+            .filter_map(|w| VAGUE_WORDS.iter().find(|v| **v == w).copied())
+            .collect();
+        found.dedup();
+        if !found.is_empty() {
+            let quoted: Vec<String> = found.iter().map(|w| format!("`{w}`")).collect();
+            errors.push(format!(
+                "{} leaves what it requires open ({}): name the thing itself",
                 r.id,
                 quoted.join(", ")
             ));
@@ -761,6 +790,19 @@ mod tests {
                 "REQ-001 is speech, not a requirement statement (`gonna`, `uh`): state what the product shall be or do",
                 "REQ-003 is speech, not a requirement statement (`you`): state what the product shall be or do",
             ]
+        );
+    }
+
+    #[test]
+    fn a_requirement_that_leaves_its_object_open_is_refused() {
+        let said = "Does it need with a square thing wha";
+        assert_eq!(
+            polarity_errors("The remote control shall have a square thing.", said),
+            ["REQ-001 leaves what it requires open (`thing`): name the thing itself"]
+        );
+        assert!(
+            polarity_errors("The remote control shall have a square shape.", said).is_empty(),
+            "`thing` only as a whole word"
         );
     }
 
