@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use aine_runtime::{Config, Error, Quiet, Runtime, SystemClock};
 use aine_store::{Store, StoreOptions};
-use aine_types::{Decision, Event, PersonId, RunStatus, StepId};
+use aine_types::{Decision, Event, GateId, PersonId, RunId, RunStatus, StepId};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
@@ -18,6 +18,13 @@ const CONFIG: &str =
     "[people.alice]\n[people.bob]\n[people.root]\n[roles]\npo = [\"alice\"]\nadmin = [\"root\"]\n";
 
 async fn setup(workflow: &str) -> (TempDir, Runtime) {
+    setup_with_clock(workflow, Arc::new(SystemClock)).await
+}
+
+async fn setup_with_clock(
+    workflow: &str,
+    clock: Arc<dyn aine_runtime::Clock>,
+) -> (TempDir, Runtime) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("aine.toml"), CONFIG).unwrap();
     std::fs::write(dir.path().join("wf.workflow.yaml"), workflow).unwrap();
@@ -29,9 +36,20 @@ async fn setup(workflow: &str) -> (TempDir, Runtime) {
         store,
         Arc::new(aine_runtime::core_registry().unwrap()),
         Arc::new(config),
-        Arc::new(SystemClock),
+        clock,
     );
     (dir, rt)
+}
+
+/// Starts a run of the project's `wf.workflow.yaml` with `inputs` and drives it to its gate.
+async fn run_to_gate(dir: &TempDir, rt: &Runtime, inputs: Value) -> (RunId, GateId) {
+    let run = rt
+        .start(&dir.path().join("wf.workflow.yaml"), inputs)
+        .await
+        .unwrap()
+        .id();
+    let gate = rt.drive(&run, &Quiet).await.unwrap().waiting.unwrap().gate;
+    (run, gate)
 }
 
 fn person(p: &str) -> PersonId {
@@ -57,7 +75,7 @@ steps:
     with: { message: "{{ steps.a.output.message }} / {{ steps.g.outcome }}" }
 "#;
 
-async fn output_of(rt: &Runtime, run: &aine_types::RunId, step: &str) -> Value {
+async fn output_of(rt: &Runtime, run: &RunId, step: &str) -> Value {
     let view = rt.view(run).await.unwrap();
     view.steps
         .into_iter()
@@ -132,12 +150,7 @@ async fn an_edit_replaces_the_reviewed_output_for_later_steps() {
 #[tokio::test]
 async fn only_owners_and_admins_decide() {
     let (dir, rt) = setup(GATED).await;
-    let run = rt
-        .start(&dir.path().join("wf.workflow.yaml"), json!({"who": "x"}))
-        .await
-        .unwrap()
-        .id();
-    let gate = rt.drive(&run, &Quiet).await.unwrap().waiting.unwrap().gate;
+    let (run, gate) = run_to_gate(&dir, &rt, json!({"who": "x"})).await;
     let err = rt
         .decide(&gate, &person("bob"), Decision::Approve, "")
         .await
@@ -252,12 +265,7 @@ async fn inputs_are_checked_against_the_workflow() {
 #[tokio::test]
 async fn two_deciders_racing_on_one_gate_get_one_decision() {
     let (dir, rt) = setup(GATED).await;
-    let run = rt
-        .start(&dir.path().join("wf.workflow.yaml"), json!({"who": "x"}))
-        .await
-        .unwrap()
-        .id();
-    let gate = rt.drive(&run, &Quiet).await.unwrap().waiting.unwrap().gate;
+    let (run, gate) = run_to_gate(&dir, &rt, json!({"who": "x"})).await;
     let (alice, root) = (person("alice"), person("root"));
     let (a, b) = tokio::join!(
         rt.decide(&gate, &alice, Decision::Approve, "a"),
@@ -296,12 +304,7 @@ async fn autonomy_decides_whether_a_gate_opens_and_how_it_may_be_decided() {
         "gate: { owner: po, autonomy: suggest, reviews: a,",
     );
     let (dir, rt) = setup(&suggest).await;
-    let run = rt
-        .start(&dir.path().join("wf.workflow.yaml"), json!({"who": "skip"}))
-        .await
-        .unwrap()
-        .id();
-    let gate = rt.drive(&run, &Quiet).await.unwrap().waiting.unwrap().gate;
+    let (run, gate) = run_to_gate(&dir, &rt, json!({"who": "skip"})).await;
     let err = rt
         .decide(&gate, &person("alice"), Decision::Approve, "")
         .await
@@ -460,7 +463,7 @@ async fn recovery_folds_each_run_against_the_workflow_it_started_with() {
 #[derive(Debug, Default)]
 struct InterruptingClock {
     store: std::sync::OnceLock<Store>,
-    armed: std::sync::Mutex<Option<(aine_types::RunId, Event)>>,
+    armed: std::sync::Mutex<Option<(RunId, Event)>>,
 }
 
 impl aine_runtime::Clock for InterruptingClock {
@@ -484,37 +487,13 @@ impl aine_runtime::Clock for InterruptingClock {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_decision_that_meets_another_writer_says_what_happened() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("aine.toml"), CONFIG).unwrap();
-    std::fs::write(
-        dir.path().join("wf.workflow.yaml"),
-        GATED.replace("when: \"inputs.who != 'skip'\"", "reviews: a"),
-    )
-    .unwrap();
-    let config = Config::load_dir(dir.path()).unwrap();
-    let store = Store::open(&config.database, &StoreOptions::default())
-        .await
-        .unwrap();
     let clock = Arc::new(InterruptingClock::default());
-    clock.store.set(store.clone()).unwrap();
-    let rt = Runtime::new(
-        store,
-        Arc::new(aine_runtime::core_registry().unwrap()),
-        Arc::new(config),
-        clock.clone(),
-    );
-    let waiting_run = || async {
-        let run = rt
-            .start(&dir.path().join("wf.workflow.yaml"), json!({"who": "x"}))
-            .await
-            .unwrap()
-            .id();
-        let gate = rt.drive(&run, &Quiet).await.unwrap().waiting.unwrap().gate;
-        (run, gate)
-    };
+    let reviewed = GATED.replace("when: \"inputs.who != 'skip'\"", "reviews: a");
+    let (dir, rt) = setup_with_clock(&reviewed, clock.clone()).await;
+    clock.store.set(rt.store().clone()).unwrap();
 
     // root decides the gate while alice's decision is being recorded: alice hears who won.
-    let (run, gate) = waiting_run().await;
+    let (run, gate) = run_to_gate(&dir, &rt, json!({"who": "x"})).await;
     *clock.armed.lock().unwrap() = Some((
         run,
         Event::GateDecided {
@@ -536,7 +515,7 @@ async fn a_decision_that_meets_another_writer_says_what_happened() {
     );
 
     // Another writer appended something else: the gate is still open, and nobody decided it.
-    let (run, gate) = waiting_run().await;
+    let (run, gate) = run_to_gate(&dir, &rt, json!({"who": "x"})).await;
     *clock.armed.lock().unwrap() = Some((
         run,
         Event::RunFinished {

@@ -161,23 +161,37 @@ pub const SPEECH_PHRASES: &[&str] = &["you know", "i mean", "sort of", "kind of 
 /// Requirements whose text is speech rather than a statement (a model that copied the
 /// sentence it read): it holds a word of [`SPEECH_WORDS`] or a phrase of [`SPEECH_PHRASES`].
 fn speech(answer: &Draft) -> Vec<String> {
+    flag_words(
+        answer,
+        SPEECH_WORDS,
+        SPEECH_PHRASES,
+        "is speech, not a requirement statement",
+        "state what the product shall be or do",
+    )
+}
+
+/// One error per requirement of `answer` that holds a word of `words` (whole words, `'` kept
+/// inside them) or a phrase of `phrases`, lower case: "{id} {what} (`w1`, `w2`): {fix}".
+fn flag_words(
+    answer: &Draft,
+    words: &[&'static str],
+    phrases: &[&'static str],
+    what: &str,
+    fix: &str,
+) -> Vec<String> {
     let mut errors = Vec::new();
     for r in &answer.requirements {
         let lower = r.text.to_lowercase().replace('’', "'");
         let mut found: Vec<&str> = lower
             .split(|c: char| !c.is_alphanumeric() && c != '\'')
-            .filter_map(|w| SPEECH_WORDS.iter().find(|s| **s == w).copied())
+            .filter_map(|w| words.iter().find(|s| **s == w).copied())
             .collect();
-        found.extend(SPEECH_PHRASES.iter().filter(|p| lower.contains(*p)));
+        found.extend(phrases.iter().filter(|p| lower.contains(*p)));
         let mut seen = HashSet::new();
         found.retain(|w| seen.insert(*w));
         if !found.is_empty() {
             let quoted: Vec<String> = found.iter().map(|w| format!("`{w}`")).collect();
-            errors.push(format!(
-                "{} is speech, not a requirement statement ({}): state what the product shall be or do",
-                r.id,
-                quoted.join(", ")
-            ));
+            errors.push(format!("{} {what} ({}): {fix}", r.id, quoted.join(", ")));
         }
     }
     errors
@@ -191,24 +205,13 @@ pub const VAGUE_WORDS: &[&str] = &["thing", "things", "stuff", "something", "wha
 
 /// Requirements that name what they require only vaguely: a word of [`VAGUE_WORDS`].
 fn vague(answer: &Draft) -> Vec<String> {
-    let mut errors = Vec::new();
-    for r in &answer.requirements {
-        let lower = r.text.to_lowercase();
-        let mut found: Vec<&str> = lower
-            .split(|c: char| !c.is_alphanumeric())
-            .filter_map(|w| VAGUE_WORDS.iter().find(|v| **v == w).copied())
-            .collect();
-        found.dedup();
-        if !found.is_empty() {
-            let quoted: Vec<String> = found.iter().map(|w| format!("`{w}`")).collect();
-            errors.push(format!(
-                "{} leaves what it requires open ({}): name the thing itself",
-                r.id,
-                quoted.join(", ")
-            ));
-        }
-    }
-    errors
+    flag_words(
+        answer,
+        VAGUE_WORDS,
+        &[],
+        "leaves what it requires open",
+        "name the thing itself",
+    )
 }
 
 /// The refs among `sources` whose sentence shares a content word with `text` (the product's
