@@ -334,13 +334,15 @@ fn negates(word: &str) -> bool {
     w.ends_with("n't") || w.ends_with("n’t") || NEGATIONS.contains(&w)
 }
 
+/// What ends a clause for the clause-bounded negation rules.
+const CLAUSE_END: [char; 5] = [',', '.', ';', '?', '!'];
+
 /// Whether "take away" (`takes`, `taking`, `took`, `taken`) comes before position `i` of
 /// `words` in the same clause (no `,` `.` `;` `?` `!` in between) and at most
 /// [`TAKE_AWAY_WINDOW`] words back: what is taken away is rejected, the whole coordinated
 /// object ("you could take away the LCD panel and the advanced chip together"). `away` alone is
 /// no negation ("right away").
 fn taken_away_before(words: &[String], i: usize) -> bool {
-    const CLAUSE_END: [char; 5] = [',', '.', ';', '?', '!'];
     let lo = i.saturating_sub(TAKE_AWAY_WINDOW).max(1);
     (lo..i).any(|j| {
         words[j].trim_end_matches(CLAUSE_END) == "away"
@@ -386,24 +388,30 @@ pub const DISPARAGING: &[&str] = &[
     "last year's",
 ];
 
-/// Whether the clause of `words` that holds position `i` (bounded by `,` `.` `;` `?` `!`)
-/// holds one of [`DISPARAGING`]: every word of that clause is written off.
-fn disparaged(words: &[String], i: usize) -> bool {
-    const CLAUSE_END: [char; 5] = [',', '.', ';', '?', '!'];
-    let ends = |w: &String| w.ends_with(CLAUSE_END);
-    let start = words[..i].iter().rposition(ends).map_or(0, |j| j + 1);
-    let end = words[i..]
-        .iter()
-        .position(ends)
-        .map_or(words.len(), |j| i + j + 1);
-    let clause: Vec<&str> = words[start..end]
-        .iter()
-        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'' && c != '-'))
-        .collect();
-    let clause = format!(" {} ", clause.join(" ").replace('’', "'"));
-    DISPARAGING
-        .iter()
-        .any(|p| clause.contains(&format!(" {p} ")))
+/// For each word of `words`, whether its clause (bounded by [`CLAUSE_END`]) holds one of
+/// [`DISPARAGING`]: every word of such a clause is written off. One pass over the words.
+fn disparaged(words: &[String]) -> Vec<bool> {
+    let mut out = vec![false; words.len()];
+    let mut start = 0;
+    for end in 0..words.len() {
+        if !(words[end].ends_with(CLAUSE_END) || end + 1 == words.len()) {
+            continue;
+        }
+        let clause: Vec<String> = words[start..=end]
+            .iter()
+            .map(|w| {
+                w.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'' && c != '’' && c != '-')
+                    .replace('’', "'")
+            })
+            .collect();
+        let clause = format!(" {} ", clause.join(" "));
+        let written_off = DISPARAGING
+            .iter()
+            .any(|p| clause.contains(&format!(" {p} ")));
+        out[start..=end].fill(written_off);
+        start = end + 1;
+    }
+    out
 }
 
 /// For each content word (stem) of `text`, whether some occurrence of it is negated: a
@@ -411,6 +419,7 @@ fn disparaged(words: &[String], i: usize) -> bool {
 /// after ([`dismissed`]), or its clause writes it off ([`disparaged`]).
 fn negated_words(text: &str) -> HashMap<String, bool> {
     let words: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
+    let written_off = disparaged(&words);
     let mut out: HashMap<String, bool> = HashMap::new();
     for (i, word) in words.iter().enumerate() {
         let stems = aine_lint::content_words(word);
@@ -422,7 +431,7 @@ fn negated_words(text: &str) -> HashMap<String, bool> {
             .any(|w| negates(w))
             || taken_away_before(&words, i)
             || dismissed(&words, i)
-            || disparaged(&words, i);
+            || written_off[i];
         for stem in stems {
             let entry = out.entry(stem).or_insert(false);
             *entry = *entry || negated;
