@@ -22,6 +22,8 @@ mod observer;
 mod packing;
 pub mod redact;
 mod runtime;
+#[cfg(feature = "test-util")]
+pub mod testing;
 mod view;
 
 pub use builtin::{

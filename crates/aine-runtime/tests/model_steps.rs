@@ -1,7 +1,8 @@
 //! Model steps: escalation, retries, budgets, fallback builtins, check builtins and crash
-//! replay, with a scripted fake model provider (`ScriptedModel`: it answers from a script and
-//! counts calls; the real providers are tested against real HTTP servers in aine-models, and a
-//! check builtin end to end over HTTP in aine-cli's `draft_check` test).
+//! replay, with a scripted fake model provider (`aine_runtime::testing::ScriptedModel`: it
+//! answers from a script and counts calls; the real providers are tested against real HTTP
+//! servers in aine-models, and a check builtin end to end over HTTP in aine-cli's
+//! `draft_check` test).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -9,107 +10,19 @@
     reason = "test helpers"
 )]
 
-use std::collections::{BTreeMap, VecDeque};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use aine_models::{
-    ChatModel, ChatRequest, ChatResponse, ModelConfig, ModelError, ModelPrice, ProviderKind, Usage,
-};
-use aine_runtime::{Config, ModelEntry, Models, Quiet, Runtime, SystemClock};
+use aine_models::{ChatModel, ModelPrice};
+use aine_runtime::testing::{Reply, ScriptedModel, scripted_models};
+use aine_runtime::{Config, Quiet, Runtime, SystemClock};
 use aine_store::{Store, StoreOptions};
 use aine_types::{CallResult, Event, RunStatus};
 use proptest::prelude::*;
 use serde_json::json;
 use tempfile::TempDir;
 
-/// One scripted reply.
-#[derive(Debug, Clone)]
-enum Reply {
-    Text(&'static str),
-    RateLimited,
-    ServerError,
-    /// The provider panics (a bug in it): the step must still end in a defined state.
-    Panic,
-}
-
-/// A fake provider for runtime tests: answers from a script, reports fixed usage, counts calls.
-#[derive(Debug)]
-struct ScriptedModel {
-    name: String,
-    script: Mutex<VecDeque<Reply>>,
-    calls: AtomicUsize,
-    usage: Usage,
-    /// Calls answer only once this many are in flight together (a `for_each` step with
-    /// `concurrency`); `None` answers at once.
-    together: Option<tokio::sync::Barrier>,
-    /// How long each call takes before it answers.
-    hold: std::time::Duration,
-    in_flight: AtomicUsize,
-    most_in_flight: AtomicUsize,
-}
-
-#[async_trait::async_trait]
-impl ChatModel for ScriptedModel {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn provider(&self) -> &str {
-        "scripted"
-    }
-    fn context_window(&self) -> u64 {
-        100_000
-    }
-    async fn complete(&self, _request: &ChatRequest) -> Result<ChatResponse, ModelError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-        self.most_in_flight.fetch_max(now, Ordering::SeqCst);
-        if let Some(together) = &self.together {
-            together.wait().await;
-        }
-        tokio::time::sleep(self.hold).await;
-        self.in_flight.fetch_sub(1, Ordering::SeqCst);
-        let reply = self
-            .script
-            .lock()
-            .unwrap()
-            .pop_front()
-            .unwrap_or(Reply::ServerError);
-        match reply {
-            Reply::Text(text) => Ok(ChatResponse {
-                text: text.to_owned(),
-                usage: self.usage,
-                response_model: None,
-                finish_reason: Some("stop".into()),
-            }),
-            Reply::RateLimited => Err(ModelError::RateLimited {
-                retry_after: Some(std::time::Duration::from_millis(1)),
-                message: "slow down".into(),
-            }),
-            Reply::ServerError => Err(ModelError::Server {
-                status: 503,
-                message: "unavailable".into(),
-            }),
-            Reply::Panic => panic!("index out of bounds in the provider"),
-        }
-    }
-}
-
 fn scripted(name: &str, replies: &[Reply]) -> Arc<ScriptedModel> {
-    Arc::new(ScriptedModel {
-        name: name.into(),
-        script: Mutex::new(replies.iter().cloned().collect()),
-        calls: AtomicUsize::new(0),
-        usage: Usage {
-            input_tokens: 100,
-            output_tokens: 20,
-            cached_input_tokens: 0,
-        },
-        together: None,
-        hold: std::time::Duration::ZERO,
-        in_flight: AtomicUsize::new(0),
-        most_in_flight: AtomicUsize::new(0),
-    })
+    Arc::new(ScriptedModel::new(name, replies.iter().cloned()))
 }
 
 /// Model `t/m` answering `replies`, each call only once `together` calls are in flight (when
@@ -119,10 +32,11 @@ fn timed(
     together: Option<usize>,
     hold: std::time::Duration,
 ) -> Arc<ScriptedModel> {
-    let mut model = Arc::into_inner(scripted("t/m", replies)).unwrap();
-    model.together = together.map(tokio::sync::Barrier::new);
-    model.hold = hold;
-    Arc::new(model)
+    let model = ScriptedModel::new("t/m", replies.iter().cloned()).holding(hold);
+    Arc::new(match together {
+        Some(n) => model.together(n),
+        None => model,
+    })
 }
 
 const SCHEMA: &str = r#"{"type":"object","properties":{"title":{"type":"string","maxLength":40}},"required":["title"],"additionalProperties":false}"#;
@@ -180,29 +94,7 @@ async fn setup_with_clock(
         .await
         .unwrap();
     let price: rust_decimal::Decimal = usd_per_mtok.parse().unwrap();
-    let mut entries = BTreeMap::new();
-    let mut built: BTreeMap<String, Arc<dyn ChatModel>> = BTreeMap::new();
-    for m in models {
-        entries.insert(
-            m.name.clone(),
-            ModelEntry {
-                config: ModelConfig::new(&m.name, ProviderKind::Replay),
-                price: Some(ModelPrice::flat(price, price, None)),
-            },
-        );
-        built.insert(m.name.clone(), m.clone());
-    }
-    let models = Models::new(
-        entries,
-        Box::new(move |c: &ModelConfig| {
-            built
-                .get(&c.name)
-                .cloned()
-                .ok_or_else(|| ModelError::Unavailable {
-                    message: format!("no scripted model {}", c.name),
-                })
-        }),
-    );
+    let models = scripted_models(models, Some(ModelPrice::flat(price, price, None)));
     let rt = Runtime::new(store, Arc::new(registry()), Arc::new(config), clock)
         .with_models(Arc::new(models));
     (dir, rt)
@@ -345,11 +237,7 @@ async fn provider_errors_retry_then_fall_back() {
     .await;
     let (run, summary) = run_once(&dir, &rt).await;
     assert_eq!(summary.status, RunStatus::Succeeded);
-    assert_eq!(
-        down.calls.load(Ordering::SeqCst),
-        3,
-        "one call and two retries"
-    );
+    assert_eq!(down.calls(), 3, "one call and two retries");
     let c = calls(&rt.store().journal(&run).await.unwrap());
     assert!(
         c[3].1
@@ -391,7 +279,7 @@ async fn a_call_that_could_exceed_the_budget_is_not_made() {
     let (dir, rt) = setup(&wf, std::slice::from_ref(&pricey), "1000000").await;
     let (run, summary) = run_once(&dir, &rt).await;
     assert_eq!(summary.status, RunStatus::Failed);
-    assert_eq!(pricey.calls.load(Ordering::SeqCst), 0);
+    assert_eq!(pricey.calls(), 0);
     let view = rt.view(&run).await.unwrap();
     assert!(
         view.steps[0]
@@ -480,11 +368,7 @@ async fn a_journaled_answer_is_never_requested_again_after_a_crash() {
     rt.store().append(&run, 2, &events, 0).await.unwrap();
     let summary = rt.resume(&run, &Quiet).await.unwrap();
     assert_eq!(summary.status, RunStatus::Succeeded);
-    assert_eq!(
-        model.calls.load(Ordering::SeqCst),
-        0,
-        "the journaled answer was reused"
-    );
+    assert_eq!(model.calls(), 0, "the journaled answer was reused");
     let view = rt.view(&run).await.unwrap();
     assert_eq!(
         view.steps[0].output,
@@ -520,7 +404,7 @@ proptest! {
             let models: Vec<Arc<ScriptedModel>> = (0..route_len)
                 .map(|i| scripted(&format!("t/m{i}"), &replies))
                 .collect();
-            let route = models.iter().map(|m| m.name.clone()).collect::<Vec<_>>().join(", ");
+            let route = models.iter().map(|m| m.name().to_owned()).collect::<Vec<_>>().join(", ");
             let step_usd = f64::from(step_budget_micro) / 1e6;
             let run_usd = f64::from(run_budget_micro) / 1e6;
             let wf = workflow(&route, &format!("    budget: {{ usd: {step_usd} }}\n"), &format!("budget: {{ usd: {run_usd} }}\n"));
@@ -830,8 +714,8 @@ async fn a_replayed_answer_is_judged_by_the_check_again() {
     assert_eq!(summary.status, RunStatus::Succeeded);
     // Judged again on replay: still a violation, so the route went on to the big model, and
     // the small one was not asked again.
-    assert_eq!(small.calls.load(Ordering::SeqCst), 0);
-    assert_eq!(big.calls.load(Ordering::SeqCst), 1);
+    assert_eq!(small.calls(), 0);
+    assert_eq!(big.calls(), 1);
     let view = rt.view(&run).await.unwrap();
     assert_eq!(view.steps[0].output, Some(json!({"title": "World"})));
 }
@@ -889,7 +773,7 @@ async fn a_for_each_step_runs_each_element_through_the_route_and_ends_with_the_w
     );
     let elements: Vec<Option<u32>> = draft.calls.iter().map(|c| c.element).collect();
     assert_eq!(elements, [Some(0), Some(1), Some(2)]);
-    assert_eq!(model.calls.load(Ordering::SeqCst), 3);
+    assert_eq!(model.calls(), 3);
     assert_eq!(
         view.steps[1].output,
         Some(json!({"message": "2 ok, 1 fallback"}))
@@ -970,11 +854,7 @@ async fn a_crash_inside_a_for_each_step_resumes_only_the_unfinished_elements() {
     rt.store().append(&run, 2, &events, 0).await.unwrap();
     let summary = rt.resume(&run, &Quiet).await.unwrap();
     assert_eq!(summary.status, RunStatus::Succeeded, "{summary:?}");
-    assert_eq!(
-        model.calls.load(Ordering::SeqCst),
-        1,
-        "one new call, for element 2"
-    );
+    assert_eq!(model.calls(), 1, "one new call, for element 2");
     let view = rt.view(&run).await.unwrap();
     assert_eq!(view.steps[0].state, "ok");
     assert_eq!(
@@ -1021,7 +901,7 @@ async fn a_for_each_step_budget_covers_all_its_elements() {
         "{}",
         last.why
     );
-    assert!(model.calls.load(Ordering::SeqCst) < 3);
+    assert!(model.calls() < 3);
 }
 
 #[tokio::test]
@@ -1048,7 +928,7 @@ async fn a_for_each_step_with_concurrency_has_its_elements_in_flight_together() 
             .await
             .expect("the three elements' calls are in flight together");
     assert_eq!(summary.status, RunStatus::Succeeded, "{summary:?}");
-    assert_eq!(model.most_in_flight.load(Ordering::SeqCst), 3);
+    assert_eq!(model.most_in_flight(), 3);
     let view = rt.view(&run).await.unwrap();
     let draft = &view.steps[0];
     // Calls are numbered in the order they were journaled, each with its element.
@@ -1089,7 +969,7 @@ async fn concurrent_elements_reserve_their_worst_case_against_the_budget() {
     let view = rt.view(&run).await.unwrap();
     let draft = &view.steps[0];
     assert!(draft.spend.tokens() <= 250, "{:?}", draft.spend);
-    assert!(model.calls.load(Ordering::SeqCst) < 3);
+    assert!(model.calls() < 3);
     assert!(
         draft
             .elements

@@ -1,19 +1,17 @@
-//! Shared test support: a runtime whose models are scripted fakes (`ScriptedModel`, as in
-//! aine-runtime's model step tests), a workflow with an escalating model step and a gate, and
-//! a real OTLP/HTTP collector on 127.0.0.1 that decodes what it receives with the
+//! Shared test support: a runtime whose models are scripted fakes
+//! (`aine_runtime::testing::ScriptedModel`), a workflow with an escalating model step and a
+//! gate, and a real OTLP/HTTP collector on 127.0.0.1 that decodes what it receives with the
 //! OpenTelemetry proto types.
 
 #![allow(dead_code, reason = "each test file uses a part of the support")]
 
-use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aine_models::{
-    ChatModel, ChatRequest, ChatResponse, ModelConfig, ModelError, ModelPrice, ProviderKind, Usage,
-};
-use aine_runtime::{Config, ModelEntry, Models, Runtime, SystemClock};
+use aine_models::ModelPrice;
+use aine_runtime::testing::{Reply, ScriptedModel, scripted_models};
+use aine_runtime::{Config, Runtime, SystemClock};
 use aine_store::{Store, StoreOptions};
 use axum::body::Bytes;
 use axum::extract::State;
@@ -22,45 +20,6 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 use tempfile::TempDir;
-
-/// A fake provider: answers from a script, reports 100 input and 20 output tokens.
-#[derive(Debug)]
-pub struct ScriptedModel {
-    name: String,
-    script: Mutex<VecDeque<&'static str>>,
-}
-
-#[async_trait::async_trait]
-impl ChatModel for ScriptedModel {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn provider(&self) -> &str {
-        "scripted"
-    }
-    fn context_window(&self) -> u64 {
-        100_000
-    }
-    async fn complete(&self, _request: &ChatRequest) -> Result<ChatResponse, ModelError> {
-        let text = self.script.lock().unwrap().pop_front();
-        match text {
-            Some(text) => Ok(ChatResponse {
-                text: text.to_owned(),
-                usage: Usage {
-                    input_tokens: 100,
-                    output_tokens: 20,
-                    cached_input_tokens: 0,
-                },
-                response_model: Some(format!("{}-2026-06", self.name)),
-                finish_reason: Some("stop".into()),
-            }),
-            None => Err(ModelError::Server {
-                status: 503,
-                message: "script exhausted".into(),
-            }),
-        }
-    }
-}
 
 const SCHEMA: &str = r#"{"type":"object","properties":{"title":{"type":"string"}},"required":["title"],"additionalProperties":false}"#;
 
@@ -102,39 +61,17 @@ pub async fn setup(workflow: &str) -> (TempDir, Runtime) {
     let store = Store::open(&config.database, &StoreOptions::default())
         .await
         .unwrap();
-    let scripts: [(&str, &[&'static str]); 2] = [
-        ("t/small", &[r#"{"unsure": {"reason": "too vague"}}"#]),
-        ("t/big", &[r#"{"title": "Hello"}"#]),
-    ];
-    let mut entries = BTreeMap::new();
-    let mut built: BTreeMap<String, Arc<dyn ChatModel>> = BTreeMap::new();
+    let small = ScriptedModel::new(
+        "t/small",
+        [Reply::Text(r#"{"unsure": {"reason": "too vague"}}"#)],
+    )
+    .answering_as("t/small-2026-06");
+    let big = ScriptedModel::new("t/big", [Reply::Text(r#"{"title": "Hello"}"#)])
+        .answering_as("t/big-2026-06");
     let price: rust_decimal::Decimal = "1".parse().unwrap();
-    for (name, script) in scripts {
-        entries.insert(
-            name.to_owned(),
-            ModelEntry {
-                config: ModelConfig::new(name, ProviderKind::Replay),
-                price: Some(ModelPrice::flat(price, price, None)),
-            },
-        );
-        built.insert(
-            name.to_owned(),
-            Arc::new(ScriptedModel {
-                name: name.to_owned(),
-                script: Mutex::new(script.iter().copied().collect()),
-            }),
-        );
-    }
-    let models = Models::new(
-        entries,
-        Box::new(move |c: &ModelConfig| {
-            built
-                .get(&c.name)
-                .cloned()
-                .ok_or_else(|| ModelError::Unavailable {
-                    message: format!("no scripted model {}", c.name),
-                })
-        }),
+    let models = scripted_models(
+        &[Arc::new(small), Arc::new(big)],
+        Some(ModelPrice::flat(price, price, None)),
     );
     let rt = Runtime::new(
         store,
