@@ -24,4 +24,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let mut sentences = 0usize;
     let _ = aine_sdlc::ingest::ingest_file(&path, &name, "input", &mut |_| sentences += 1);
+    // libFuzzer ends the process without unwinding: the folder goes after every input, or each
+    // run would leave one behind in the temporary directory.
+    let _ = std::fs::remove_dir_all(&dir);
 });
