@@ -24,8 +24,14 @@
 //!   "the power are things that you won't have to care about", [`DISMISSALS`]).
 //!   That is how "I think you still need a battery" turned into "The remote control shall not
 //!   have a battery." is caught, and "we don't need to worry about teletext" into "The remote
-//!   control shall provide teletext.".
-//!
+//!   control shall provide teletext.". "other than", "rather than" and "away from" negate
+//!   like "not" ([`CONTRASTS`]); a positive item also needs one shared word that its source
+//!   states outside a condition ([`CONDITIONS`]): "If you have a Telewest box …" asks for no box.
+//!   These word-level rules live in `polarity.rs`;
+//! - not every sentence it cites is a question that asks (one that proposes, "could we use a
+//!   jog dial?", may be cited);
+//! - at least half of a requirement's content words (the product's name and numbers aside)
+//!   come from what it cites: the model adds no quality the speakers did not name;
 //! - a requirement is a statement, not speech: no hesitations or spoken contractions (`uh`,
 //!   `gonna`) and no pronouns of the speakers (`we`, `you`), see [`SPEECH_WORDS`]; a model
 //!   that copies a rambling sentence behind "The remote control shall have" is caught.
@@ -40,6 +46,13 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::answer::TopicAnswer;
+
+mod polarity;
+
+pub use polarity::{
+    CONDITION_WINDOW, CONDITIONS, CONTRASTS, DISMISSALS, DISPARAGING, NEGATION_WINDOW, NEGATIONS,
+    TAKE_AWAY_WINDOW, is_negative,
+};
 
 /// Input of `requirements.citations`: the model's answer and the candidates the step was given
 /// (other keys of the step's `with`, such as the template's `system`, are ignored). Read as a
@@ -140,8 +153,10 @@ pub fn check(input: &CitationsInput) -> Vec<String> {
     errors.extend(vague(&input.answer));
     let cited = Cited::new(input);
     errors.extend(only_name_or_numbers_shared(input, &cited));
+    errors.extend(more_than_cited(input, &cited));
+    errors.extend(only_questions_cited(input, &cited));
     errors.extend(unrelated_sources(input, &cited));
-    errors.extend(polarity(input, &cited));
+    errors.extend(polarity::polarity(input, &cited));
     errors
 }
 
@@ -312,163 +327,65 @@ impl<'a> Cited<'a> {
     }
 }
 
-/// Whether a requirement's text prohibits or negates: it holds a negation cue ([`NEGATIONS`],
-/// a `n't` contraction), e.g. "shall not", "no more than", "without".
-pub fn is_negative(text: &str) -> bool {
-    text.split_whitespace().any(negates)
-}
-
-/// Words that negate what follows them within a few words: particles, negative pronouns, and
-/// verbs of rejection as stakeholders use them ("skip the rubber", "drop the LCD").
-pub const NEGATIONS: &[&str] = &[
-    "not", "no", "never", "nobody", "nothing", "none", "neither", "nor", "without", "cannot",
-    "skip", "avoid", "drop", "remove", "rid", "instead",
-];
-
-/// How many words before a shared word a negation cue still negates it.
-pub const NEGATION_WINDOW: usize = 6;
-
-/// Whether `word` (lower case) is a negation cue: one of [`NEGATIONS`] or a `n't` contraction.
-fn negates(word: &str) -> bool {
-    let w = word.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'' && c != '’');
-    w.ends_with("n't") || w.ends_with("n’t") || NEGATIONS.contains(&w)
-}
-
-/// What ends a clause for the clause-bounded negation rules.
-const CLAUSE_END: [char; 5] = [',', '.', ';', '?', '!'];
-
-/// Whether "take away" (`takes`, `taking`, `took`, `taken`) comes before position `i` of
-/// `words` in the same clause (no `,` `.` `;` `?` `!` in between) and at most
-/// [`TAKE_AWAY_WINDOW`] words back: what is taken away is rejected, the whole coordinated
-/// object ("you could take away the LCD panel and the advanced chip together"). `away` alone is
-/// no negation ("right away").
-fn taken_away_before(words: &[String], i: usize) -> bool {
-    let lo = i.saturating_sub(TAKE_AWAY_WINDOW).max(1);
-    (lo..i).any(|j| {
-        words[j].trim_end_matches(CLAUSE_END) == "away"
-            && matches!(
-                words[j - 1].as_str(),
-                "take" | "takes" | "taking" | "took" | "taken"
-            )
-            && !words[j..i].iter().any(|w| w.ends_with(CLAUSE_END))
-    })
-}
-
-/// How many words before a word "take away" still rejects it (within one clause).
-pub const TAKE_AWAY_WINDOW: usize = 12;
-
-/// Verbs with which speakers dismiss what they just named: "the power are things that you
-/// won't have to care about", "teletext, so we don't really need to consider that".
-pub const DISMISSALS: &[&str] = &["bother", "care", "consider", "matter", "worry"];
-
-/// Whether a negation cue, then within three words one of [`DISMISSALS`], follows within
-/// [`NEGATION_WINDOW`] words after position `i` of `words`: the word at `i` is dismissed.
-fn dismissed(words: &[String], i: usize) -> bool {
-    let after = words.get(i + 1..).unwrap_or_default();
-    let window = after.get(..NEGATION_WINDOW + 2).unwrap_or(after);
-    window.iter().enumerate().any(|(j, w)| {
-        negates(w)
-            && window
-                .get(j + 1..(j + 4).min(window.len()))
-                .unwrap_or_default()
-                .iter()
-                .any(|v| DISMISSALS.contains(&v.trim_matches(|c: char| !c.is_alphanumeric())))
-    })
-}
-
-/// Phrases with which speakers write off what their clause names as out of date: "the
-/// company's decided that teletext is outdated", "Mac iPod is sort of last year's because it's
-/// very hard and sort of glassy and glossy" (AMI ES2002b, ES2002c).
-pub const DISPARAGING: &[&str] = &[
-    "outdated",
-    "out of date",
-    "out-of-date",
-    "old-fashioned",
-    "obsolete",
-    "last year's",
-];
-
-/// For each word of `words`, whether its clause (bounded by [`CLAUSE_END`]) holds one of
-/// [`DISPARAGING`]: every word of such a clause is written off. One pass over the words.
-fn disparaged(words: &[String]) -> Vec<bool> {
-    let mut out = vec![false; words.len()];
-    let mut start = 0;
-    for end in 0..words.len() {
-        if !(words[end].ends_with(CLAUSE_END) || end + 1 == words.len()) {
-            continue;
-        }
-        let clause: Vec<String> = words[start..=end]
-            .iter()
-            .map(|w| {
-                w.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'' && c != '’' && c != '-')
-                    .replace('’', "'")
-            })
-            .collect();
-        let clause = format!(" {} ", clause.join(" "));
-        let written_off = DISPARAGING
-            .iter()
-            .any(|p| clause.contains(&format!(" {p} ")));
-        out[start..=end].fill(written_off);
-        start = end + 1;
-    }
-    out
-}
-
-/// For each content word (stem) of `text`, whether some occurrence of it is negated: a
-/// negation cue precedes it within [`NEGATION_WINDOW`] words, the speaker dismisses it right
-/// after ([`dismissed`]), or its clause writes it off ([`disparaged`]).
-fn negated_words(text: &str) -> HashMap<String, bool> {
-    let words: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
-    let written_off = disparaged(&words);
-    let mut out: HashMap<String, bool> = HashMap::new();
-    for (i, word) in words.iter().enumerate() {
-        let stems = aine_lint::content_words(word);
-        if stems.is_empty() {
-            continue;
-        }
-        let negated = words[i.saturating_sub(NEGATION_WINDOW)..i]
-            .iter()
-            .any(|w| negates(w))
-            || taken_away_before(&words, i)
-            || dismissed(&words, i)
-            || written_off[i];
-        for stem in stems {
-            let entry = out.entry(stem).or_insert(false);
-            *entry = *entry || negated;
+/// Items all of whose cited sentences are questions that ask rather than propose (the
+/// detector's cue scorer rules them out: [`crate::detect::cues::score`]): a question decides
+/// nothing. "Um so I'm wondering right away, is selling twenty five Euros, is that sort of the
+/// … premium product kinda thing or" had become "The remote control shall be able to sell
+/// twenty-five Euros as a premium product." (AMI ES2002a). A question that proposes ("Could
+/// we use like a jog dial …?") may be cited.
+fn only_questions_cited(input: &CitationsInput, cited: &Cited<'_>) -> Vec<String> {
+    let mut errors = Vec::new();
+    for (id, _, sources) in traced_items(&input.answer) {
+        let mut texts = cited.texts(sources).peekable();
+        if texts.peek().is_some()
+            && texts.all(|t| crate::detect::cues::score(t).excluded == Some("question"))
+        {
+            let refs: Vec<String> = sources.iter().map(|r| format!("`{r}`")).collect();
+            errors.push(format!(
+                "{id} rests only on questions that ask ({}): a question decides nothing; leave it an open question",
+                refs.join(", ")
+            ));
         }
     }
-    out
+    errors
 }
 
-/// Items whose polarity contradicts the sentences they cite (see the module docs).
-fn polarity(input: &CitationsInput, cited: &Cited<'_>) -> Vec<String> {
+/// Requirements most of whose content words (the product's name and numbers aside) are in
+/// none of the sentences they cite: the model added qualities the speakers never named. "Has to
+/// change channels, has to change volume, but in like specifics, …" became "The remote control
+/// shall have a channel control that is easy to use." and "… we're looking for suggestions on
+/// size …" "… a size that is appropriate for the user's hand and comfortable to hold." (AMI
+/// ES2002b, ES2002c, 2026-12-08). Half of the words may be the model's own, so rewording
+/// ("teletext functions" for "teletext … functionality") passes.
+fn more_than_cited(input: &CitationsInput, cited: &Cited<'_>) -> Vec<String> {
     let mut errors = Vec::new();
     for r in &input.answer.requirements {
-        let negative = is_negative(&r.text);
-        let mine: HashSet<String> = aine_lint::content_words(&r.text)
+        // The subject ("The remote control shall …", "When …, the app shall …") is the
+        // product's name, however the step was told it.
+        let response = r.text.split_once(" shall ").map_or("", |(_, rest)| rest);
+        let mut mine: Vec<String> = aine_lint::content_words(response)
             .into_iter()
-            .filter(|w| !cited.product.contains(w))
+            .filter(|w| cited.is_evidence(w))
             .collect();
-        // Shared stems, each with whether the cited sentence negates it.
-        let shared: Vec<(String, bool)> = cited
+        mine.sort();
+        mine.dedup();
+        let theirs: HashSet<String> = cited
             .texts(&r.sources)
-            .flat_map(negated_words)
-            .filter(|(stem, _)| mine.contains(stem))
+            .flat_map(aine_lint::content_words)
             .collect();
-        if shared.is_empty() {
-            continue; // the overlap rules above report it
-        }
-        let any_negated = shared.iter().any(|(_, n)| *n);
-        let all_negated = shared.iter().all(|(_, n)| *n);
-        if negative && !any_negated {
+        let added: Vec<String> = mine
+            .iter()
+            .filter(|w| !theirs.contains(*w))
+            .map(|w| format!("`{w}`"))
+            .collect();
+        // Sharing nothing is the overlap rules' error.
+        if added.len() < mine.len() && added.len() * 2 > mine.len() {
             errors.push(format!(
-                "{} is a prohibition, but its sources negate none of the words it shares with them",
-                r.id
-            ));
-        } else if !negative && all_negated {
-            errors.push(format!(
-                "{} states what its sources reject: every word it shares with them is negated there",
-                r.id
+                "{} says more than its sources: {} of its {} content words ({}) are in none of them; write only what they say",
+                r.id,
+                added.len(),
+                mine.len(),
+                added.join(", ")
             ));
         }
     }
@@ -744,7 +661,7 @@ mod tests {
             ),
             (
                 "The remote control shall sell for twenty-five Euros.",
-                "Um so I'm wondering right away, is selling twenty five Euros, is that sort of the thi",
+                "So selling right away at twenty five Euros, that is the plan.",
             ),
             (
                 "The remote control shall have a long-lasting battery.",
@@ -753,6 +670,146 @@ mod tests {
             (
                 "The remote control shall have a long-lasting battery.",
                 "A good battery, so that people won't need to charge it every few days.",
+            ),
+        ] {
+            assert_eq!(
+                polarity_errors(text, source),
+                Vec::<String>::new(),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn what_a_sentence_sets_against_something_else_is_rejected() {
+        let rejects = "REQ-001 states what its sources reject: every word it shares with them is negated there";
+        // AMI ES2002a#135, ES2002d#275: "other than", "rather than", "away from".
+        for (text, source) in [
+            (
+                "The remote control shall have a standard interface.",
+                "something other than just standard.",
+            ),
+            (
+                "The remote control shall have a positioning.",
+                "Yeah button shape might be a good idea to change, rather than positioning,",
+            ),
+            (
+                "The remote control shall have protruding rubber buttons.",
+                "and I think maybe we should try and stay away from just the big protruding rubber buttons",
+            ),
+        ] {
+            assert_eq!(polarity_errors(text, source), [rejects], "{text}");
+        }
+        // "more than" limits, "apart from" adds: no contrast.
+        for (text, source) in [
+            (
+                "The remote control shall have a button shape that can be changed.",
+                "Yeah button shape might be a good idea to change, rather than positioning,",
+            ),
+            (
+                "The remote control shall have a mute button.",
+                "Um I think we include mute, but apart from that um I think we just we'll go for the simpleness.",
+            ),
+        ] {
+            assert_eq!(
+                polarity_errors(text, source),
+                Vec::<String>::new(),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn what_a_sentence_only_supposes_is_no_requirement() {
+        let supposes = "REQ-001 states what its sources only suppose: every word it shares with them stands in a condition (`if`, `unless`) or is negated there";
+        // AMI ES2002c#443 and #135: the condition names the thing, the main clause asks
+        // something else.
+        for (text, source) in [
+            (
+                "The remote control shall have a Telewest box.",
+                "If you have a Telewest box you've got like, you don't have to buy all the channels,",
+            ),
+            (
+                "The remote control shall have voice activation.",
+                "Um if we did decide to go for voice activation there sh should always be a button as alternative, possibly hidden in the the opened up section",
+            ),
+        ] {
+            assert_eq!(polarity_errors(text, source), [supposes], "{text}");
+        }
+        // What the main clause asks stays, the condition ends at its modal; a word that is
+        // also stated outside the condition is stated.
+        for (text, source) in [
+            (
+                "The remote control shall have a very bright colour.",
+                "Um if the the corporate colour scheme allows it we should have a very bright colour so that it can be easily identified anywhere.",
+            ),
+            (
+                "The remote control shall have a button hidden in an opened up section.",
+                "Um if we did decide to go for voice activation there sh should always be a button as alternative, possibly hidden in the the opened up section",
+            ),
+            (
+                "The remote control shall send its signal by infra-red.",
+                "Then you need to send the signal out, so because if you're using infra-red, the line of sight um say the TV's at that chair,",
+            ),
+        ] {
+            assert_eq!(
+                polarity_errors(text, source),
+                Vec::<String>::new(),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_requirement_that_says_more_than_its_sources_is_refused() {
+        // AMI ES2002b#313: three of the four words are the model's own.
+        assert_eq!(
+            polarity_errors(
+                "The remote control shall have a channel control that is easy to use.",
+                "Has to change channels, has to change volume, but in like specifics, right, which one of the basics are you trying to target."
+            ),
+            [
+                "REQ-001 says more than its sources: 2 of its 3 content words (`easy`, `use`) are in none of them; write only what they say"
+            ]
+        );
+        // Half reworded is still what was said.
+        for (text, source) in [
+            (
+                "The remote control shall not provide teletext functions.",
+                "Nobody uses teletext very much anymore, so we don't really need to consider that in the functionality of the of the remote control.",
+            ),
+            (
+                "The remote control shall have a color that is green.",
+                "like lemon, lime, I dunno, green colours, pe whatever, it's just an idea",
+            ),
+        ] {
+            assert_eq!(
+                polarity_errors(text, source),
+                Vec::<String>::new(),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_question_that_asks_decides_nothing() {
+        assert_eq!(
+            polarity_errors(
+                "The remote control shall sell for twenty-five Euros as a premium product.",
+                "Um so I'm wondering right away, is selling twenty five Euros, is that sort of the thi is this gonna to be like the premium product kinda thing or"
+            ),
+            [
+                "REQ-001 rests only on questions that ask (`ES2002a#98`): a question decides nothing; leave it an open question"
+            ]
+        );
+        for (text, source) in [
+            (
+                "The remote control shall have a jog dial.",
+                "Could we use like a jog dial, like a nice just sort of round, somewhere on it where you just roll it?",
+            ),
+            (
+                "The remote control shall have a really good battery.",
+                "So maybe one of the things we can just try and include is a really good battery.",
             ),
         ] {
             assert_eq!(
@@ -807,7 +864,7 @@ mod tests {
 
     #[test]
     fn a_requirement_that_leaves_its_object_open_is_refused() {
-        let said = "Does it need with a square thing wha";
+        let said = "It needs to be a square thing, wha";
         assert_eq!(
             polarity_errors("The remote control shall have a square thing.", said),
             ["REQ-001 leaves what it requires open (`thing`): name the thing itself"]

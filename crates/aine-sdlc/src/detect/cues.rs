@@ -456,11 +456,19 @@ fn proposal(words: &[String]) -> Option<usize> {
         .then_some(at)
 }
 
-/// A question: a final `?`, or an auxiliary-pronoun opening (`do you`, `should we`) once the
+/// A question: a final `?`, `wondering` or `I wonder`, or an auxiliary-pronoun opening (`do you`, `should we`) once the
 /// fillers and discourse words a speaker opens with (`um, uh do you think ...`, `so should
 /// we ...`) and transcript markers (`{disfmarker}`) are skipped.
 fn is_question(text: &str, words: &[String]) -> bool {
     if text.trim_end().ends_with('?') {
+        return true;
+    }
+    // A speaker who wonders asks: "Um so I'm wondering right away, is selling twenty five
+    // Euros, is that sort of the thi is this gonna to be like the premium product kinda thing
+    // or" (AMI ES2002a).
+    if words.iter().any(|w| w == "wondering")
+        || words.windows(2).any(|p| p[0] == "i" && p[1] == "wonder")
+    {
         return true;
     }
     let opening = words

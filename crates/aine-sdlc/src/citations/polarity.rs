@@ -1,0 +1,243 @@
+//! The polarity rule of `requirements.citations`: an item keeps the polarity of the sentences
+//! it cites. A prohibition needs a negation before a word it shares with them; a positive item
+//! needs a shared word that they state, neither negated nor only supposed in a condition. See
+//! the parent module's docs for the cases from the AMI meetings that each rule catches.
+
+use std::collections::{HashMap, HashSet};
+
+use super::{CitationsInput, Cited};
+
+/// Whether a requirement's text prohibits or negates: it holds a negation cue ([`NEGATIONS`],
+/// a `n't` contraction), e.g. "shall not", "no more than", "without".
+pub fn is_negative(text: &str) -> bool {
+    text.split_whitespace().any(negates)
+}
+
+/// Words that negate what follows them within a few words: particles, negative pronouns, and
+/// verbs of rejection as stakeholders use them ("skip the rubber", "drop the LCD").
+pub const NEGATIONS: &[&str] = &[
+    "not", "no", "never", "nobody", "nothing", "none", "neither", "nor", "without", "cannot",
+    "skip", "avoid", "drop", "remove", "rid", "instead",
+];
+
+/// How many words before a shared word a negation cue still negates it.
+pub const NEGATION_WINDOW: usize = 6;
+
+/// Whether `word` (lower case) is a negation cue: one of [`NEGATIONS`] or a `n't` contraction.
+fn negates(word: &str) -> bool {
+    let w = word.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'' && c != '’');
+    w.ends_with("n't") || w.ends_with("n’t") || NEGATIONS.contains(&w)
+}
+
+/// Two-word cues that set what follows against something else, so reject it like a negation:
+/// "something other than just standard" (AMI ES2002a), "button shape might be a good idea to
+/// change, rather than positioning", "stay away from just the big protruding rubber buttons"
+/// (ES2002d, ES2002c). "more than" and "apart from" are no such cue.
+pub const CONTRASTS: &[[&str; 2]] = &[["other", "than"], ["rather", "than"], ["away", "from"]];
+
+/// Whether position `j` of `words` (lower case) is a negation cue: [`negates`], or the second
+/// word of one of [`CONTRASTS`].
+fn negates_at(words: &[String], j: usize) -> bool {
+    let bare = |w: &str| w.trim_matches(|c: char| !c.is_alphanumeric()).to_owned();
+    negates(&words[j])
+        || (j > 0
+            && !words[j - 1].ends_with(CLAUSE_END)
+            && CONTRASTS
+                .iter()
+                .any(|[a, b]| bare(&words[j - 1]) == *a && bare(&words[j]) == *b))
+}
+
+/// What ends a clause for the clause-bounded negation rules.
+pub(super) const CLAUSE_END: [char; 5] = [',', '.', ';', '?', '!'];
+
+/// Whether "take away" (`takes`, `taking`, `took`, `taken`) comes before position `i` of
+/// `words` in the same clause (no `,` `.` `;` `?` `!` in between) and at most
+/// [`TAKE_AWAY_WINDOW`] words back: what is taken away is rejected, the whole coordinated
+/// object ("you could take away the LCD panel and the advanced chip together"). `away` alone is
+/// no negation ("right away").
+fn taken_away_before(words: &[String], i: usize) -> bool {
+    let lo = i.saturating_sub(TAKE_AWAY_WINDOW).max(1);
+    (lo..i).any(|j| {
+        words[j].trim_end_matches(CLAUSE_END) == "away"
+            && matches!(
+                words[j - 1].as_str(),
+                "take" | "takes" | "taking" | "took" | "taken"
+            )
+            && !words[j..i].iter().any(|w| w.ends_with(CLAUSE_END))
+    })
+}
+
+/// How many words before a word "take away" still rejects it (within one clause).
+pub const TAKE_AWAY_WINDOW: usize = 12;
+
+/// Verbs with which speakers dismiss what they just named: "the power are things that you
+/// won't have to care about", "teletext, so we don't really need to consider that".
+pub const DISMISSALS: &[&str] = &["bother", "care", "consider", "matter", "worry"];
+
+/// Whether a negation cue, then within three words one of [`DISMISSALS`], follows within
+/// [`NEGATION_WINDOW`] words after position `i` of `words`: the word at `i` is dismissed.
+fn dismissed(words: &[String], i: usize) -> bool {
+    let after = words.get(i + 1..).unwrap_or_default();
+    let window = after.get(..NEGATION_WINDOW + 2).unwrap_or(after);
+    window.iter().enumerate().any(|(j, w)| {
+        negates(w)
+            && window
+                .get(j + 1..(j + 4).min(window.len()))
+                .unwrap_or_default()
+                .iter()
+                .any(|v| DISMISSALS.contains(&v.trim_matches(|c: char| !c.is_alphanumeric())))
+    })
+}
+
+/// Phrases with which speakers write off what their clause names as out of date: "the
+/// company's decided that teletext is outdated", "Mac iPod is sort of last year's because it's
+/// very hard and sort of glassy and glossy" (AMI ES2002b, ES2002c).
+pub const DISPARAGING: &[&str] = &[
+    "outdated",
+    "out of date",
+    "out-of-date",
+    "old-fashioned",
+    "obsolete",
+    "last year's",
+];
+
+/// For each word of `words`, whether its clause (bounded by [`CLAUSE_END`]) holds one of
+/// [`DISPARAGING`]: every word of such a clause is written off. One pass over the words.
+fn disparaged(words: &[String]) -> Vec<bool> {
+    let mut out = vec![false; words.len()];
+    let mut start = 0;
+    for end in 0..words.len() {
+        if !(words[end].ends_with(CLAUSE_END) || end + 1 == words.len()) {
+            continue;
+        }
+        let clause: Vec<String> = words[start..=end]
+            .iter()
+            .map(|w| {
+                w.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'' && c != '’' && c != '-')
+                    .replace('’', "'")
+            })
+            .collect();
+        let clause = format!(" {} ", clause.join(" "));
+        let written_off = DISPARAGING
+            .iter()
+            .any(|p| clause.contains(&format!(" {p} ")));
+        out[start..=end].fill(written_off);
+        start = end + 1;
+    }
+    out
+}
+
+/// Words that open a condition: what follows them is supposed, not stated.
+pub const CONDITIONS: &[&str] = &["if", "unless"];
+
+/// Words that end a condition before a clause end does: the main clause's modal or `then`
+/// ("if the corporate colour scheme allows it we should have a very bright colour").
+const CONDITION_ENDS: &[&str] = &[
+    "then", "should", "shall", "must", "will", "would", "could", "can", "might", "may", "we'll",
+    "you'll", "it'll", "i'll",
+];
+
+/// How many words after `if` or `unless` a condition runs at most (speech seldom marks its end).
+pub const CONDITION_WINDOW: usize = 8;
+
+/// For each word of `words`, whether it stands in a condition: after one of [`CONDITIONS`],
+/// up to [`CONDITION_WINDOW`] words, a clause end ([`CLAUSE_END`]) or one of
+/// [`CONDITION_ENDS`]. "If you have a Telewest box you've got like, you don't have to buy all
+/// the channels" supposes the box; it asks nothing of the product (AMI ES2002c).
+fn supposed(words: &[String]) -> Vec<bool> {
+    let bare = |w: &str| {
+        w.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'')
+            .to_owned()
+    };
+    let mut out = vec![false; words.len()];
+    for (i, word) in words.iter().enumerate() {
+        if !CONDITIONS.contains(&bare(word).as_str()) || word.ends_with(CLAUSE_END) {
+            continue;
+        }
+        for j in i + 1..words.len().min(i + 1 + CONDITION_WINDOW) {
+            if CONDITION_ENDS.contains(&bare(&words[j]).as_str()) {
+                break;
+            }
+            out[j] = true;
+            if words[j].ends_with(CLAUSE_END) {
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// How a cited sentence holds one content word (stem) of an item.
+#[derive(Debug, Clone, Copy, Default)]
+struct Held {
+    /// Some occurrence is negated (see [`negated_words`]).
+    negated: bool,
+    /// Some occurrence is stated: neither negated nor in a condition ([`supposed`]).
+    stated: bool,
+}
+
+/// For each content word (stem) of `text`, how the text holds it ([`Held`]). An occurrence is
+/// negated when a negation cue ([`negates_at`]) precedes it within [`NEGATION_WINDOW`] words,
+/// the speaker dismisses it right after ([`dismissed`]), or its clause writes it off
+/// ([`disparaged`]).
+fn negated_words(text: &str) -> HashMap<String, Held> {
+    let words: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
+    let written_off = disparaged(&words);
+    let condition = supposed(&words);
+    let mut out: HashMap<String, Held> = HashMap::new();
+    for (i, word) in words.iter().enumerate() {
+        let stems = aine_lint::content_words(word);
+        if stems.is_empty() {
+            continue;
+        }
+        let negated = (i.saturating_sub(NEGATION_WINDOW)..i).any(|j| negates_at(&words, j))
+            || taken_away_before(&words, i)
+            || dismissed(&words, i)
+            || written_off[i];
+        for stem in stems {
+            let entry = out.entry(stem).or_default();
+            entry.negated |= negated;
+            entry.stated |= !negated && !condition[i];
+        }
+    }
+    out
+}
+
+/// Items whose polarity contradicts the sentences they cite (see the module docs).
+pub(super) fn polarity(input: &CitationsInput, cited: &Cited<'_>) -> Vec<String> {
+    let mut errors = Vec::new();
+    for r in &input.answer.requirements {
+        let negative = is_negative(&r.text);
+        let mine: HashSet<String> = aine_lint::content_words(&r.text)
+            .into_iter()
+            .filter(|w| !cited.product.contains(w))
+            .collect();
+        // Shared stems, each with how the cited sentence holds it.
+        let shared: Vec<Held> = cited
+            .texts(&r.sources)
+            .flat_map(negated_words)
+            .filter(|(stem, _)| mine.contains(stem))
+            .map(|(_, held)| held)
+            .collect();
+        if shared.is_empty() {
+            continue; // the overlap rules above report it
+        }
+        if negative && !shared.iter().any(|h| h.negated) {
+            errors.push(format!(
+                "{} is a prohibition, but its sources negate none of the words it shares with them",
+                r.id
+            ));
+        } else if !negative && shared.iter().all(|h| h.negated) {
+            errors.push(format!(
+                "{} states what its sources reject: every word it shares with them is negated there",
+                r.id
+            ));
+        } else if !negative && shared.iter().all(|h| h.negated || !h.stated) {
+            errors.push(format!(
+                "{} states what its sources only suppose: every word it shares with them stands in a condition (`if`, `unless`) or is negated there",
+                r.id
+            ));
+        }
+    }
+    errors
+}
