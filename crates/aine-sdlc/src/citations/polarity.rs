@@ -170,7 +170,7 @@ fn supposed(words: &[String]) -> Vec<bool> {
 /// How a cited sentence holds one content word (stem) of an item.
 #[derive(Debug, Clone, Copy, Default)]
 struct Held {
-    /// Some occurrence is negated (see [`negated_words`]).
+    /// Some occurrence is negated (see [`held_words`]).
     negated: bool,
     /// Some occurrence is stated: neither negated nor in a condition ([`supposed`]).
     stated: bool,
@@ -180,7 +180,7 @@ struct Held {
 /// negated when a negation cue ([`negates_at`]) precedes it within [`NEGATION_WINDOW`] words,
 /// the speaker dismisses it right after ([`dismissed`]), or its clause writes it off
 /// ([`disparaged`]).
-fn negated_words(text: &str) -> HashMap<String, Held> {
+fn held_words(text: &str) -> HashMap<String, Held> {
     let words: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
     let written_off = disparaged(&words);
     let condition = supposed(&words);
@@ -215,12 +215,12 @@ pub(super) fn polarity(input: &CitationsInput, cited: &Cited<'_>) -> Vec<String>
         // Shared stems, each with how the cited sentence holds it.
         let shared: Vec<Held> = cited
             .texts(&r.sources)
-            .flat_map(negated_words)
+            .flat_map(held_words)
             .filter(|(stem, _)| mine.contains(stem))
             .map(|(_, held)| held)
             .collect();
         if shared.is_empty() {
-            continue; // the overlap rules above report it
+            continue; // the overlap rules report it
         }
         if negative && !shared.iter().any(|h| h.negated) {
             errors.push(format!(
