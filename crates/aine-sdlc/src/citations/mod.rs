@@ -599,6 +599,24 @@ mod tests {
         })
     }
 
+    /// Every `(requirement, cited sentence)` pair passes the check.
+    fn all_pass(cases: &[(&str, &str)]) {
+        for (text, source) in cases {
+            assert_eq!(
+                polarity_errors(text, source),
+                Vec::<String>::new(),
+                "{text}"
+            );
+        }
+    }
+
+    /// Every `(requirement, cited sentence)` pair gets exactly `error`.
+    fn all_refused(cases: &[(&str, &str)], error: &str) {
+        for (text, source) in cases {
+            assert_eq!(polarity_errors(text, source), [error], "{text}");
+        }
+    }
+
     #[test]
     fn a_requirement_keeps_the_polarity_of_what_it_cites() {
         // Inverted: a prohibition from a sentence that asks for the thing ...
@@ -642,7 +660,7 @@ mod tests {
             ]
         );
         // Kept: negative decisions and limits.
-        for (text, source) in [
+        all_pass(&[
             (
                 "The remote control shall not provide teletext functions.",
                 "Nobody uses teletext very much anymore, so we don't really need to consider that in the functionality of the of the remote control.",
@@ -671,37 +689,32 @@ mod tests {
                 "The remote control shall have a long-lasting battery.",
                 "A good battery, so that people won't need to charge it every few days.",
             ),
-        ] {
-            assert_eq!(
-                polarity_errors(text, source),
-                Vec::<String>::new(),
-                "{text}"
-            );
-        }
+        ]);
     }
 
     #[test]
     fn what_a_sentence_sets_against_something_else_is_rejected() {
         let rejects = "REQ-001 states what its sources reject: every word it shares with them is negated there";
         // AMI ES2002a#135, ES2002d#275: "other than", "rather than", "away from".
-        for (text, source) in [
-            (
-                "The remote control shall have a standard interface.",
-                "something other than just standard.",
-            ),
-            (
-                "The remote control shall have a positioning.",
-                "Yeah button shape might be a good idea to change, rather than positioning,",
-            ),
-            (
-                "The remote control shall have protruding rubber buttons.",
-                "and I think maybe we should try and stay away from just the big protruding rubber buttons",
-            ),
-        ] {
-            assert_eq!(polarity_errors(text, source), [rejects], "{text}");
-        }
+        all_refused(
+            &[
+                (
+                    "The remote control shall have a standard interface.",
+                    "something other than just standard.",
+                ),
+                (
+                    "The remote control shall have a positioning.",
+                    "Yeah button shape might be a good idea to change, rather than positioning,",
+                ),
+                (
+                    "The remote control shall have protruding rubber buttons.",
+                    "and I think maybe we should try and stay away from just the big protruding rubber buttons",
+                ),
+            ],
+            rejects,
+        );
         // "more than" limits, "apart from" adds: no contrast.
-        for (text, source) in [
+        all_pass(&[
             (
                 "The remote control shall have a button shape that can be changed.",
                 "Yeah button shape might be a good idea to change, rather than positioning,",
@@ -710,13 +723,7 @@ mod tests {
                 "The remote control shall have a mute button.",
                 "Um I think we include mute, but apart from that um I think we just we'll go for the simpleness.",
             ),
-        ] {
-            assert_eq!(
-                polarity_errors(text, source),
-                Vec::<String>::new(),
-                "{text}"
-            );
-        }
+        ]);
     }
 
     #[test]
@@ -724,21 +731,22 @@ mod tests {
         let supposes = "REQ-001 states what its sources only suppose: every word it shares with them stands in a condition (`if`, `unless`) or is negated there";
         // AMI ES2002c#443 and #135: the condition names the thing, the main clause asks
         // something else.
-        for (text, source) in [
-            (
-                "The remote control shall have a Telewest box.",
-                "If you have a Telewest box you've got like, you don't have to buy all the channels,",
-            ),
-            (
-                "The remote control shall have voice activation.",
-                "Um if we did decide to go for voice activation there sh should always be a button as alternative, possibly hidden in the the opened up section",
-            ),
-        ] {
-            assert_eq!(polarity_errors(text, source), [supposes], "{text}");
-        }
+        all_refused(
+            &[
+                (
+                    "The remote control shall have a Telewest box.",
+                    "If you have a Telewest box you've got like, you don't have to buy all the channels,",
+                ),
+                (
+                    "The remote control shall have voice activation.",
+                    "Um if we did decide to go for voice activation there sh should always be a button as alternative, possibly hidden in the the opened up section",
+                ),
+            ],
+            supposes,
+        );
         // What the main clause asks stays, the condition ends at its modal; a word that is
         // also stated outside the condition is stated.
-        for (text, source) in [
+        all_pass(&[
             (
                 "The remote control shall have a very bright colour.",
                 "Um if the the corporate colour scheme allows it we should have a very bright colour so that it can be easily identified anywhere.",
@@ -751,13 +759,7 @@ mod tests {
                 "The remote control shall send its signal by infra-red.",
                 "Then you need to send the signal out, so because if you're using infra-red, the line of sight um say the TV's at that chair,",
             ),
-        ] {
-            assert_eq!(
-                polarity_errors(text, source),
-                Vec::<String>::new(),
-                "{text}"
-            );
-        }
+        ]);
     }
 
     #[test]
@@ -773,7 +775,7 @@ mod tests {
             ]
         );
         // Half reworded is still what was said.
-        for (text, source) in [
+        all_pass(&[
             (
                 "The remote control shall not provide teletext functions.",
                 "Nobody uses teletext very much anymore, so we don't really need to consider that in the functionality of the of the remote control.",
@@ -782,13 +784,7 @@ mod tests {
                 "The remote control shall have a color that is green.",
                 "like lemon, lime, I dunno, green colours, pe whatever, it's just an idea",
             ),
-        ] {
-            assert_eq!(
-                polarity_errors(text, source),
-                Vec::<String>::new(),
-                "{text}"
-            );
-        }
+        ]);
     }
 
     #[test]
@@ -802,7 +798,7 @@ mod tests {
                 "REQ-001 rests only on questions that ask (`ES2002a#98`): a question decides nothing; leave it an open question"
             ]
         );
-        for (text, source) in [
+        all_pass(&[
             (
                 "The remote control shall have a jog dial.",
                 "Could we use like a jog dial, like a nice just sort of round, somewhere on it where you just roll it?",
@@ -811,13 +807,7 @@ mod tests {
                 "The remote control shall have a really good battery.",
                 "So maybe one of the things we can just try and include is a really good battery.",
             ),
-        ] {
-            assert_eq!(
-                polarity_errors(text, source),
-                Vec::<String>::new(),
-                "{text}"
-            );
-        }
+        ]);
     }
 
     #[test]
