@@ -25,8 +25,10 @@
 //!   That is how "I think you still need a battery" turned into "The remote control shall not
 //!   have a battery." is caught, and "we don't need to worry about teletext" into "The remote
 //!   control shall provide teletext.". "other than", "rather than" and "away from" negate
-//!   like "not" ([`CONTRASTS`]); a positive item also needs one shared word that its source
-//!   states outside a condition ([`CONDITIONS`]): "If you have a Telewest box …" asks for no box.
+//!   like "not" ([`CONTRASTS`]), and so does a reason that points back at what was rejected
+//!   ("…, 'cause that'd just be so standard", [`REASON_WINDOW`]); a positive item also needs
+//!   one shared word that its source states outside a condition ([`CONDITIONS`]): "If you have
+//!   a Telewest box …" asks for no box.
 //!   These word-level rules live in `polarity.rs`;
 //! - not every sentence it cites is a question that asks (one that proposes, "could we use a
 //!   jog dial?", may be cited);
@@ -51,7 +53,7 @@ mod polarity;
 
 pub use polarity::{
     CONDITION_WINDOW, CONDITIONS, CONTRASTS, DISMISSALS, DISPARAGING, NEGATION_WINDOW, NEGATIONS,
-    TAKE_AWAY_WINDOW, is_negative,
+    REASON_WINDOW, TAKE_AWAY_WINDOW, is_negative,
 };
 
 /// Input of `requirements.citations`: the model's answer and the candidates the step was given
@@ -710,11 +712,25 @@ mod tests {
                     "The remote control shall have protruding rubber buttons.",
                     "and I think maybe we should try and stay away from just the big protruding rubber buttons",
                 ),
+                // ... and the reason given against it (AMI ES2002c#496).
+                (
+                    "The remote control shall have a standard design.",
+                    "and I think maybe we should try and stay away from just the big protruding rubber buttons, 'cause that'd just be so standard.",
+                ),
             ],
             rejects,
         );
-        // "more than" limits, "apart from" adds: no contrast.
+        // "more than" limits, "apart from" adds: no contrast. A reason that names something
+        // else is not rejected with what it replaces.
         all_pass(&[
+            (
+                "The remote control shall have a jog dial.",
+                "We don't need the LCD 'cause the jog dial shows the volume.",
+            ),
+            (
+                "The remote control shall have a battery.",
+                "I think whatever it is you still need a battery 'cause I don't think anybody wants to keep doing one thing.",
+            ),
             (
                 "The remote control shall have a button shape that can be changed.",
                 "Yeah button shape might be a good idea to change, rather than positioning,",

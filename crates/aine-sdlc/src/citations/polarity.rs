@@ -176,28 +176,76 @@ struct Held {
     stated: bool,
 }
 
+/// Words that give a reason.
+const BECAUSE: &[&str] = &["because", "'cause", "cause", "cos", "'cos"];
+
+/// Words with which a reason points back at what was just named ("'cause that'd just be so
+/// standard").
+const BACK_REFERENCES: &[&str] = &[
+    "it", "it's", "it'd", "it'll", "that", "that's", "that'd", "they", "they're", "they'd",
+    "those", "this",
+];
+
+/// How many words before `because` a negated word still makes the reason a reason against.
+pub const REASON_WINDOW: usize = 12;
+
+/// Marks as negated the words of a reason against what was just rejected: `because` (or
+/// `'cause`) followed by a word pointing back ([`BACK_REFERENCES`]), after a negated word
+/// within [`REASON_WINDOW`] words of the same sentence, up to the clause's end. "stay away from
+/// just the big protruding rubber buttons, 'cause that'd just be so standard." rejects
+/// "standard" too (AMI ES2002c). A reason that names something else ("we don't need an LCD
+/// 'cause the jog dial shows it") is left alone.
+fn reasons_against(words: &[String], negated: &mut [bool]) {
+    let bare = |w: &str| {
+        w.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'')
+            .replace('’', "'")
+    };
+    for k in 1..words.len() {
+        let points_back = words
+            .get(k + 1)
+            .is_some_and(|w| BACK_REFERENCES.contains(&bare(w).as_str()));
+        if !BECAUSE.contains(&bare(&words[k]).as_str()) || !points_back {
+            continue;
+        }
+        let lo = k.saturating_sub(REASON_WINDOW);
+        let against = (lo..k)
+            .rev()
+            .take_while(|&j| !words[j].ends_with(['.', '?', '!']))
+            .any(|j| negated[j]);
+        if against {
+            for j in k + 1..words.len() {
+                negated[j] = true;
+                if words[j].ends_with(CLAUSE_END) {
+                    break;
+                }
+            }
+        }
+    }
+}
+
 /// For each content word (stem) of `text`, how the text holds it ([`Held`]). An occurrence is
 /// negated when a negation cue ([`negates_at`]) precedes it within [`NEGATION_WINDOW`] words,
-/// the speaker dismisses it right after ([`dismissed`]), or its clause writes it off
-/// ([`disparaged`]).
+/// the speaker dismisses it right after ([`dismissed`]), its clause writes it off
+/// ([`disparaged`]), or it gives the reason against something rejected ([`reasons_against`]).
 fn held_words(text: &str) -> HashMap<String, Held> {
     let words: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
     let written_off = disparaged(&words);
     let condition = supposed(&words);
+    let mut negated: Vec<bool> = (0..words.len())
+        .map(|i| {
+            (i.saturating_sub(NEGATION_WINDOW)..i).any(|j| negates_at(&words, j))
+                || taken_away_before(&words, i)
+                || dismissed(&words, i)
+                || written_off[i]
+        })
+        .collect();
+    reasons_against(&words, &mut negated);
     let mut out: HashMap<String, Held> = HashMap::new();
     for (i, word) in words.iter().enumerate() {
-        let stems = aine_lint::content_words(word);
-        if stems.is_empty() {
-            continue;
-        }
-        let negated = (i.saturating_sub(NEGATION_WINDOW)..i).any(|j| negates_at(&words, j))
-            || taken_away_before(&words, i)
-            || dismissed(&words, i)
-            || written_off[i];
-        for stem in stems {
+        for stem in aine_lint::content_words(word) {
             let entry = out.entry(stem).or_default();
-            entry.negated |= negated;
-            entry.stated |= !negated && !condition[i];
+            entry.negated |= negated[i];
+            entry.stated |= !negated[i] && !condition[i];
         }
     }
     out
